@@ -1,0 +1,3 @@
+from mer4d.cli import main
+
+main()

@@ -1,0 +1,26 @@
+"""``mer4d models list``."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def models() -> None:
+    """Registered models."""
+
+
+@models.command("list")
+def list_() -> None:
+    """Every registered model with its options and one-line description."""
+    import inspect
+
+    from mer4d.models import MODELS
+
+    for name in MODELS.names():
+        factory = MODELS.get(name)
+        options = [f"{p.name}={p.default!r}" for p in inspect.signature(factory).parameters.values() if p.default is not inspect.Parameter.empty]
+        doc = (inspect.getdoc(factory) or "").splitlines()[0] if inspect.getdoc(factory) else ""
+        click.echo(f"{name:16s} {doc}")
+        if options:
+            click.echo(f"{'':16s} options: {', '.join(options)}")

@@ -1,0 +1,36 @@
+"""``mer4d recipes list|show``."""
+
+from __future__ import annotations
+
+import click
+
+from mer4d.cli.options import overrides_option, profile_option
+
+
+@click.group()
+def recipes() -> None:
+    """List recipes or print one resolved."""
+
+
+@recipes.command("list")
+def list_() -> None:
+    """Recipes in ./recipes and in the mer4d repository, with their description."""
+    from mer4d.recipes.load import list_recipes, read_yaml
+
+    for path in list_recipes():
+        data = read_yaml(path)
+        profiles = ", ".join(data.get("profiles") or {}) or "-"
+        click.echo(f"{path.stem:28s} {str(data.get('description', '')):70.70s}  profiles: {profiles}")
+
+
+@recipes.command("show")
+@click.argument("recipe")
+@overrides_option
+@profile_option
+def show(recipe: str, overrides: tuple[str, ...], profile: str | None) -> None:
+    """Print RECIPE fully resolved (extends, profile and --set applied) as YAML."""
+    from mer4d.recipes.load import load_recipe, recipe_to_yaml
+
+    loaded = load_recipe(recipe, overrides, profile)
+    click.echo(f"# {loaded.source} | profile: {loaded.profile}" + (f" ({loaded.profile_reason})" if loaded.profile_reason else ""))
+    click.echo(recipe_to_yaml(loaded.recipe), nl=False)

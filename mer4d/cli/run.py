@@ -1,0 +1,27 @@
+"""``mer4d run``."""
+
+from __future__ import annotations
+
+import click
+
+from mer4d.cli.options import overrides_option, profile_option
+
+
+@click.command()
+@click.argument("recipe")
+@overrides_option
+@profile_option
+@click.option("--resume", "resume", metavar="RUN_ID", default=None, help="Continue a crashed or killed run from its last finished fold.")
+@click.option("--progress/--no-progress", default=True, help="Show progress bars (on stderr).")
+def run(recipe: str, overrides: tuple[str, ...], profile: str | None, resume: str | None, progress: bool) -> None:
+    """Run RECIPE (a path or a name from 'mer4d recipes list') over all folds of its protocol."""
+    from mer4d.recipes import load_recipe
+
+    loaded = load_recipe(recipe, overrides, profile)
+    click.echo(loaded.banner(), err=True)
+    from mer4d.tracking.session import run_tracked
+    from mer4d.tracking.summary import summary_lines
+
+    tracked = run_tracked(loaded, resume=resume, progress=progress)
+    for line in summary_lines(tracked):
+        click.echo(line)

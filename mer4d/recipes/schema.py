@@ -1,0 +1,97 @@
+"""Typed recipe schema (DESIGN §3). Unknown keys are rejected; later issues add fields.
+
+Every section forbids extra keys so a typo fails loudly (with a suggestion, see ``errors.py``)
+instead of silently running the defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetCfg(Section):
+    name: str = Field(description="registered dataset ('toy', '4dme', ...); 'mer4d data list' names them")
+    root: Path | None = Field(None, description="dataset folder; absent -> the built-in generator or simulator")
+    task: Literal["emotion", "emotion_multilabel", "au"] = "emotion"
+    modalities: list[str] = Field(default_factory=lambda: ["gray"])
+    classes: list[str] | None = Field(None, description="fixed label set and order; absent -> the corpus's own")
+    kind: Literal["micro", "macro", "all"] = "micro"
+    params: dict[str, Any] = Field(default_factory=dict, description="dataset-specific options passed to its loader")
+
+
+class PreprocessCfg(Section):
+    """Face alignment, cropping and magnification settings (filled in by the preprocessing issues)."""
+
+
+class SamplingCfg(Section):
+    strategy: Literal["uniform", "interpolate", "onset_apex", "apex_window"] = "uniform"
+    frames: int = Field(8, ge=1)
+
+
+class RenderCfg(Section):
+    backend: Literal["auto", "open3d", "pytorch3d"] = "open3d"
+    views: list[str] = Field(default_factory=lambda: ["front"])
+    domains: list[str] = Field(default_factory=lambda: ["depth"])
+    size: int = Field(224, ge=8)
+    magnify: bool = False
+
+
+class ModelCfg(Section):
+    name: str = Field(description="registered model; 'mer4d models list' names them")
+    params: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of the model factory")
+
+
+class TrainCfg(Section):
+    epochs: int = Field(10, ge=1, description="fixed budget, or the maximum with early stopping")
+    batch_size: int = Field(16, ge=1)
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    schedule: Literal["none", "step", "cosine"] = "none"
+    step_size: int = Field(30, ge=1, description="epochs between decays for schedule 'step'")
+    gamma: float = Field(0.1, gt=0, le=1)
+    loss: Literal["ce", "bce"] = "ce"
+    resample: Literal["none", "uniform"] = "none"
+    val_fraction: float = Field(0.0, ge=0, lt=1, description=">0: early stopping on this share of the *training* subjects")
+    patience: int = Field(5, ge=1)
+    amp: bool = Field(True, description="mixed precision; only ever used on CUDA")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    workers: int = Field(0, ge=0)
+
+
+class ProtocolCfg(Section):
+    kind: Literal["loso", "subject_kfold", "split_column", "leave_one_dataset_out"] = "loso"
+    folds: int | None = Field(None, ge=2, description="k for subject_kfold")
+    column: str = Field("fold", description="Index column holding the split for split_column")
+
+
+class TrackingCfg(Section):
+    experiment: str | None = Field(None, description="MLflow experiment; absent -> the recipe name")
+    uri: str | None = Field(None, description="tracking URI; MLFLOW_TRACKING_URI wins; absent -> sqlite:///mlruns/mlflow.db")
+
+
+class Recipe(Section):
+    name: str
+    description: str = ""
+    seed: int = 0
+    dataset: DatasetCfg
+    preprocess: PreprocessCfg = Field(default_factory=PreprocessCfg)
+    sampling: SamplingCfg = Field(default_factory=SamplingCfg)
+    render: RenderCfg = Field(default_factory=RenderCfg)
+    model: ModelCfg
+    train: TrainCfg = Field(default_factory=TrainCfg)
+    protocol: ProtocolCfg = Field(default_factory=ProtocolCfg)
+    tracking: TrackingCfg = Field(default_factory=TrackingCfg)
+    profiles: dict[str, dict[str, Any]] = Field(default_factory=dict, description="named partial overrides ('quick', ...)")
+
+
+# Sections whose values are free-form mappings: --set may create new keys below them.
+FREE_FORM_KEYS = {("dataset", "params"), ("model", "params"), ("profiles",)}

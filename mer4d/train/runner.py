@@ -1,0 +1,122 @@
+"""Run a recipe's protocol over all folds and pool the predictions (DESIGN §4).
+
+Each fold is seeded from (recipe seed, fold number) only, so a fold gives the same result
+whether it runs in one go or after a resume, and finished folds reported by the tracker are
+reused instead of recomputed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from mer4d.core.errors import RecipeError
+from mer4d.core.options import check_options
+from mer4d.data.corpus import Corpus
+from mer4d.data.protocols import Fold, make_folds
+from mer4d.models import MODELS, build_model
+from mer4d.recipes.schema import Recipe
+from mer4d.train.clipset import ClipSet
+from mer4d.train.engine import fit, predict, seed_everything
+from mer4d.train.inner_split import inner_validation_split
+from mer4d.train.targets import LABEL_COLUMN, MULTILABEL_TASKS, encode_targets, prediction_table, table_confusion, table_metrics
+from mer4d.train.tracker import FoldOutcome, Tracker
+
+
+@dataclass(frozen=True)
+class ProtocolResult:
+    classes: tuple[str, ...]
+    task: str
+    folds: list[FoldOutcome]
+    table: pd.DataFrame  # pooled predictions of every fold
+    metrics: dict[str, float]  # pooled (MEGC) metrics, plus fold_mean_* labelled as such
+    confusion: np.ndarray | None  # (K, K) for single-label tasks
+
+
+def fold_seed(recipe_seed: int, fold_number: int) -> int:
+    return recipe_seed * 100_003 + fold_number
+
+
+def check_recipe_fits(recipe: Recipe) -> None:
+    """Cheap consistency checks before any data is loaded or model built."""
+    factory = MODELS.get(recipe.model.name)  # unknown model -> did-you-mean error
+    check_options(factory, recipe.model.params, f"model.params (model '{recipe.model.name}')", reserved=("num_classes", "in_channels"))
+    multilabel = recipe.dataset.task in MULTILABEL_TASKS
+    if multilabel and recipe.train.loss != "bce":
+        raise RecipeError(f"dataset.task={recipe.dataset.task} is multi-label and needs train.loss=bce, got '{recipe.train.loss}'")
+    if not multilabel and recipe.train.loss == "bce":
+        raise RecipeError(f"dataset.task={recipe.dataset.task} is single-label and needs train.loss=ce, got 'bce'")
+
+
+def build_folds(recipe: Recipe, corpus: Corpus) -> list[Fold]:
+    task = recipe.dataset.task
+    label_column = None if task in MULTILABEL_TASKS else LABEL_COLUMN[task]
+    return make_folds(
+        corpus.index,
+        recipe.protocol.kind,
+        folds=recipe.protocol.folds,
+        seed=recipe.seed,
+        column=recipe.protocol.column,
+        label_column=label_column,
+    )
+
+
+def run_fold(recipe: Recipe, corpus: Corpus, fold: Fold, number: int, targets: np.ndarray, classes: tuple[str, ...], tracker: Tracker, progress: bool) -> FoldOutcome:
+    """Train on the fold's training subjects and predict its test subjects once."""
+    seed = fold_seed(recipe.seed, number)
+    seed_everything(seed)
+    train_pos, val_pos = fold.train, None
+    if recipe.train.val_fraction > 0:
+        train_pos, val_pos = inner_validation_split(corpus.index, fold.train, recipe.train.val_fraction, seed)
+    in_channels = int(corpus.load_clip(int(fold.train[0])).shape[0])
+    model = build_model(recipe.model.name, num_classes=len(classes), in_channels=in_channels, **recipe.model.params)
+    tracker.start_fold(number, fold.name, {"train_clips": len(train_pos), "val_clips": 0 if val_pos is None else len(val_pos), "test_clips": len(fold.test)})
+    result = fit(
+        model,
+        ClipSet(corpus, train_pos, targets),
+        recipe.train,
+        seed=seed,
+        val_set=None if val_pos is None else ClipSet(corpus, val_pos, targets),
+        on_epoch=tracker.log_epoch,
+        progress=progress,
+        desc=f"fold {number + 1} epochs",
+    )
+    multilabel = recipe.dataset.task in MULTILABEL_TASKS
+    scores = predict(model, ClipSet(corpus, fold.test, targets), recipe.train, multilabel)
+    table = prediction_table(corpus.index.iloc[fold.test], fold.name, targets[fold.test], scores, classes, recipe.dataset.task)
+    metrics = table_metrics(table, classes, recipe.dataset.task)
+    metrics["epochs_run"] = float(result.epochs_run)
+    metrics["best_epoch"] = float(result.best_epoch)
+    return FoldOutcome(number=number, name=fold.name, table=table, metrics=metrics, epochs_run=result.epochs_run)
+
+
+def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: bool = True) -> ProtocolResult:
+    """Every fold of the recipe's protocol, skipping folds the tracker already has."""
+    check_recipe_fits(recipe)
+    classes = tuple(recipe.dataset.classes or corpus.classes)
+    targets = encode_targets(corpus.index, recipe.dataset.task, classes)
+    folds = build_folds(recipe, corpus)
+    done = tracker.completed_folds()
+    outcomes: list[FoldOutcome] = []
+    for number, fold in enumerate(tqdm(folds, desc="folds", disable=not progress, unit="fold")):
+        if number in done:
+            if done[number].name != fold.name:
+                raise RecipeError(f"cannot resume: stored fold {number} is '{done[number].name}' but the protocol now gives '{fold.name}'")
+            outcomes.append(done[number])
+            continue
+        outcome = run_fold(recipe, corpus, fold, number, targets, classes, tracker, progress)
+        tracker.finish_fold(outcome)
+        outcomes.append(outcome)
+    table = pd.concat([o.table for o in outcomes], ignore_index=True)
+    multilabel = recipe.dataset.task in MULTILABEL_TASKS
+    return ProtocolResult(
+        classes=classes,
+        task=recipe.dataset.task,
+        folds=outcomes,
+        table=table,
+        metrics=table_metrics(table, classes, recipe.dataset.task),
+        confusion=None if multilabel else table_confusion(table, classes),
+    )
