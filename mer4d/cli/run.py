@@ -15,13 +15,21 @@ from mer4d.cli.options import overrides_option, profile_option
 @click.option("--progress/--no-progress", default=True, help="Show progress bars (on stderr).")
 def run(recipe: str, overrides: tuple[str, ...], profile: str | None, resume: str | None, progress: bool) -> None:
     """Run RECIPE (a path or a name from 'mer4d recipes list') over all folds of its protocol."""
+    import logging
+
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     from mer4d.recipes import load_recipe
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("mer4d").setLevel(logging.INFO)
 
     loaded = load_recipe(recipe, overrides, profile)
     click.echo(loaded.banner(), err=True)
     from mer4d.tracking.session import run_tracked
     from mer4d.tracking.summary import summary_lines
 
-    tracked = run_tracked(loaded, resume=resume, progress=progress)
+    with logging_redirect_tqdm():
+        tracked = run_tracked(loaded, resume=resume, progress=progress)
     for line in summary_lines(tracked):
         click.echo(line)

@@ -32,6 +32,7 @@ def artifact_root(uri: str) -> str | None:
 
 def open_client(uri: str):
     """An ``MlflowClient`` for ``uri``, creating the folder of a SQLite store first."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # our own bars are enough
     from mlflow.tracking import MlflowClient
 
     db = sqlite_path(uri)

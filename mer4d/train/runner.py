@@ -7,6 +7,7 @@ reused instead of recomputed.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,8 @@ from mer4d.train.engine import fit, predict, seed_everything
 from mer4d.train.inner_split import inner_validation_split
 from mer4d.train.targets import LABEL_COLUMN, MULTILABEL_TASKS, encode_targets, prediction_table, table_confusion, table_metrics
 from mer4d.train.tracker import FoldOutcome, Tracker
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -106,10 +109,13 @@ def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: boo
             if done[number].name != fold.name:
                 raise RecipeError(f"cannot resume: stored fold {number} is '{done[number].name}' but the protocol now gives '{fold.name}'")
             outcomes.append(done[number])
+            log.info(f"fold {number + 1}/{len(folds)} {fold.name}: finished in an earlier attempt, reused")
             continue
         outcome = run_fold(recipe, corpus, fold, number, targets, classes, tracker, progress)
         tracker.finish_fold(outcome)
         outcomes.append(outcome)
+        headline = f"UF1 {outcome.metrics['uf1']:.3f}" if "uf1" in outcome.metrics else f"macro F1 {outcome.metrics['macro_f1']:.3f}"
+        log.info(f"fold {number + 1}/{len(folds)} {fold.name}: {headline} on {len(fold.test)} clips after {outcome.epochs_run} epochs")
     table = pd.concat([o.table for o in outcomes], ignore_index=True)
     multilabel = recipe.dataset.task in MULTILABEL_TASKS
     return ProtocolResult(

@@ -1,0 +1,87 @@
+"""End to end through MLflow: the parent run, one nested run per fold, artifacts, failure, resume."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from sklearn.metrics import accuracy_score, f1_score, recall_score
+
+from conftest import TINY, TOY_RECIPE
+from mer4d.core.errors import TrackingError
+from mer4d.recipes import load_recipe
+from mer4d.tracking.session import run_tracked
+from mer4d.tracking.store import DEFAULT_URI, artifact_root, tracking_uri
+
+
+def artifact(client, run_id, path, tmp_path) -> Path:
+    return Path(client.download_artifacts(run_id, path, str(tmp_path)))
+
+
+def test_parent_run_holds_pooled_metrics_nested_folds_and_artifacts(store, tmp_path):
+    loaded = load_recipe(TOY_RECIPE, TINY)
+    tracked = run_tracked(loaded, progress=False)
+    client = MlflowClient(store)
+    parent = client.get_run(tracked.run_id)
+    assert parent.info.status == "FINISHED"
+    children = client.search_runs([tracked.experiment_id], f"tags.`mlflow.parentRunId` = '{tracked.run_id}'")
+    assert len(children) == len(tracked.result.folds) == 3 and {c.info.status for c in children} == {"FINISHED"}
+    assert all("train_loss" in c.data.metrics and "uf1" in c.data.metrics for c in children)
+    history = client.get_metric_history(children[0].info.run_id, "train_loss")
+    assert [m.step for m in history] == [1]  # one point per epoch
+    assert parent.data.params["train.epochs"] == "1" and parent.data.params["profile"] == "published"
+    assert parent.data.tags["mer4d.dataset_fingerprint"]
+
+    names = {a.path for a in client.list_artifacts(tracked.run_id)}
+    assert {"recipe.resolved.yaml", "predictions.csv", "confusion_matrix.png", "confusion_matrix.csv", "per_class.csv", "provenance.json"} <= names
+    provenance = json.loads(artifact(client, tracked.run_id, "provenance.json", tmp_path).read_text())
+    assert "torch" in provenance["packages"] and "git_commit" in provenance
+    assert load_recipe(artifact(client, tracked.run_id, "recipe.resolved.yaml", tmp_path), profile="published").recipe == loaded.recipe
+
+    # The logged UF1/UAR/ACC equal scikit-learn recomputed from the logged predictions CSV.
+    table = pd.read_csv(artifact(client, tracked.run_id, "predictions.csv", tmp_path))
+    assert {"clip_id", "subject", "fold", "truth", "prediction"} <= set(table.columns)
+    labels = list(tracked.result.classes)
+    m = parent.data.metrics
+    assert m["uf1"] == pytest.approx(f1_score(table.truth, table.prediction, labels=labels, average="macro", zero_division=0), abs=1e-12)
+    assert m["uar"] == pytest.approx(recall_score(table.truth, table.prediction, labels=labels, average="macro", zero_division=0), abs=1e-12)
+    assert m["acc"] == pytest.approx(accuracy_score(table.truth, table.prediction), abs=1e-12)
+    confusion = pd.read_csv(artifact(client, tracked.run_id, "confusion_matrix.csv", tmp_path), index_col=0)
+    assert confusion.to_numpy().sum() == len(table)
+
+
+def test_a_crash_marks_the_run_failed_with_the_traceback(store, tmp_path, monkeypatch):
+    import mer4d.tracking.session as session
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(session, "run_protocol", explode)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        run_tracked(load_recipe(TOY_RECIPE, TINY), progress=False)
+    client = MlflowClient(store)
+    (run,) = client.search_runs([client.get_experiment_by_name("toy_smoke").experiment_id])
+    assert run.info.status == "FAILED" and "disk on fire" in run.data.tags["mer4d.error"]
+    assert "RuntimeError: disk on fire" in artifact(client, run.info.run_id, "traceback.txt", tmp_path).read_text()
+
+
+def test_resume_refuses_finished_runs_unknown_runs_and_changed_recipes(store):
+    tracked = run_tracked(load_recipe(TOY_RECIPE, TINY), progress=False)
+    with pytest.raises(TrackingError, match="already FINISHED"):
+        run_tracked(load_recipe(TOY_RECIPE, TINY), resume=tracked.run_id, progress=False)
+    with pytest.raises(TrackingError, match="no such run"):
+        run_tracked(load_recipe(TOY_RECIPE, TINY), resume="0" * 32, progress=False)
+    client = MlflowClient(store)
+    client.update_run(tracked.run_id, status="RUNNING")  # as after a SIGKILL
+    with pytest.raises(TrackingError, match=r"(?s)recipe differs.*epochs: 1\n\+  epochs: 2"):
+        run_tracked(load_recipe(TOY_RECIPE, [*TINY, "train.epochs=2"]), resume=tracked.run_id, progress=False)
+
+
+def test_store_resolution_order(monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert tracking_uri() == DEFAULT_URI == "sqlite:///mlruns/mlflow.db"
+    assert tracking_uri("http://team:5000") == "http://team:5000"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///elsewhere.db")
+    assert tracking_uri("http://team:5000") == "sqlite:///elsewhere.db"
+    assert artifact_root(DEFAULT_URI).endswith("/mlruns/artifacts") and artifact_root("http://team:5000") is None
