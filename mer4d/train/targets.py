@@ -29,12 +29,12 @@ def encode_targets(index: pd.DataFrame, task: str, classes: tuple[str, ...]) -> 
         raise DataError(f"task '{task}' needs the Index column '{column}', which this dataset does not provide (columns: {list(index.columns)})")
     lookup = {c: k for k, c in enumerate(classes)}
     if task not in MULTILABEL_TASKS:
-        bad = [(cid, lab) for cid, lab in zip(index["clip_id"], index[column]) if lab not in lookup]
+        bad = [(cid, lab) for cid, lab in zip(index["clip_id"], index[column], strict=True) if lab not in lookup]
         if bad:
             raise DataError(f"labels outside the class set {list(classes)}: {bad[:5]}; set dataset.classes or fix the label file")
         return np.array([lookup[lab] for lab in index[column]], dtype=np.int64)
     out = np.zeros((len(index), len(classes)), dtype=np.float32)
-    for row, (cid, labels) in enumerate(zip(index["clip_id"], index[column])):
+    for row, (cid, labels) in enumerate(zip(index["clip_id"], index[column], strict=True)):
         for lab in labels:
             if lab not in lookup:
                 raise DataError(f"clip {cid}: label '{lab}' is not in the class set {list(classes)}")
@@ -71,7 +71,7 @@ def table_metrics(table: pd.DataFrame, classes: tuple[str, ...], task: str) -> d
     y_true = table["truth"].map(lookup).to_numpy()
     y_pred = table["prediction"].map(lookup).to_numpy()
     out = single_label_scores(y_true, y_pred, len(classes))
-    out.update({f"f1_{c}": float(v) for c, v in zip(classes, per_class_f1(y_true, y_pred, len(classes)))})
+    out.update({f"f1_{c}": float(v) for c, v in zip(classes, per_class_f1(y_true, y_pred, len(classes)), strict=True)})
     if table["fold"].nunique() > 1:
         out.update(per_fold_means(y_true, y_pred, table["fold"].to_numpy(), len(classes)))
     return out

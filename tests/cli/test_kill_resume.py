@@ -7,9 +7,8 @@ import sys
 import time
 
 import pandas as pd
-from mlflow.tracking import MlflowClient
-
 from conftest import TOY_RECIPE
+from mlflow.tracking import MlflowClient
 
 SETTINGS = ["--set", "dataset.params.subjects=5", "--set", "dataset.params.clips_per_class=2", "--set", "train.epochs=3", "--set", "model.params.width=4"]
 

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import TINY, TOY_RECIPE
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 
-from conftest import TINY, TOY_RECIPE
 from mer4d.core.errors import TrackingError
 from mer4d.recipes import load_recipe
 from mer4d.tracking.session import run_tracked

@@ -3,9 +3,9 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY, TOY_RECIPE
 from sklearn.metrics import f1_score
 
-from conftest import TINY, TOY_RECIPE
 from mer4d.core.errors import DataError, ProtocolError, RecipeError
 from mer4d.data.loading import load_corpus
 from mer4d.recipes import load_recipe
@@ -78,7 +78,7 @@ def test_inner_validation_split_is_by_subject_and_inside_the_training_set():
     assert not set(index["subject"].iloc[tr]) & set(index["subject"].iloc[va])
     assert "a" not in set(index["subject"].iloc[np.concatenate([tr, va])])
     again = inner_validation_split(index, train, 0.25, seed=1)
-    assert all(np.array_equal(x, y) for x, y in zip((tr, va), again))
+    assert all(np.array_equal(x, y) for x, y in zip((tr, va), again, strict=True))
     with pytest.raises(ProtocolError, match="needs at least 2 training subjects"):
         inner_validation_split(index, np.arange(3), 0.5, seed=0)
 

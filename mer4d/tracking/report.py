@@ -1,0 +1,48 @@
+"""Results tables read back from the MLflow store (README's table is generated from here)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mer4d.tracking.store import open_client, tracking_uri
+
+COLUMNS = {"acc": "ACC", "uf1": "UF1", "uar": "UAR", "fold_mean_uf1": "UF1 (fold mean)", "macro_f1": "macro F1", "macro_acc": "macro acc"}
+
+
+def latest_runs(uri: str | None = None, experiments: list[str] | None = None) -> pd.DataFrame:
+    """The newest FINISHED parent run of each (experiment, recipe, profile), one row each."""
+    client = open_client(tracking_uri(uri))
+    found = [e for e in client.search_experiments() if experiments is None or e.name in experiments]
+    rows = []
+    for exp in found:
+        for run in client.search_runs([exp.experiment_id], "attributes.status = 'FINISHED'", order_by=["attributes.start_time DESC"]):
+            tags = run.data.tags
+            if "mlflow.parentRunId" in tags or "mer4d.recipe" not in tags:
+                continue
+            rows.append({
+                "experiment": exp.name,
+                "recipe": tags["mer4d.recipe"],
+                "profile": tags.get("mer4d.profile", ""),
+                "data": tags.get("mer4d.dataset", ""),
+                "run": run.info.run_id,
+                **{label: run.data.metrics.get(key) for key, label in COLUMNS.items()},
+            })
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    return table.drop_duplicates(["experiment", "recipe", "profile"]).reset_index(drop=True)
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """A GitHub-flavoured markdown table; empty metric columns are left out."""
+    if table.empty:
+        return "_No finished runs in the store yet: run a recipe first._"
+    shown = table.dropna(axis=1, how="all")
+    header = "| " + " | ".join(shown.columns) + " |"
+    rule = "|" + "|".join("---" for _ in shown.columns) + "|"
+    body = []
+    for _, row in shown.iterrows():
+        cells = [f"{v:.3f}" if isinstance(v, float) and pd.notna(v) else ("" if pd.isna(v) else str(v)) for v in row]
+        cells = [c[:8] if col == "run" else c for c, col in zip(cells, shown.columns, strict=True)]
+        body.append("| " + " | ".join(cells) + " |")
+    return "\n".join([header, rule, *body])

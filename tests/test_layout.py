@@ -1,0 +1,27 @@
+"""Architecture rules: small modules, imports follow the data flow, cheap top-level imports."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "mer4d"
+
+
+def test_no_module_over_500_lines():
+    big = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 500}
+    assert not big, f"split these modules by concept: {big}"
+
+
+@pytest.mark.skipif(shutil.which("lint-imports") is None, reason="import-linter not installed (dev extra)")
+def test_import_direction_follows_the_data_flow():
+    out = subprocess.run(["lint-imports"], cwd=PACKAGE.parent, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_importing_the_package_and_recipes_stays_light():
+    probe = "import sys, mer4d, mer4d.core, mer4d.recipes; print(sorted(m for m in ('torch', 'mlflow', 'open3d', 'cv2') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
