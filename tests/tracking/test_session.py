@@ -85,3 +85,15 @@ def test_store_resolution_order(monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///elsewhere.db")
     assert tracking_uri("http://team:5000") == "sqlite:///elsewhere.db"
     assert artifact_root(DEFAULT_URI).endswith("/mlruns/artifacts") and artifact_root("http://team:5000") is None
+
+
+def test_report_lists_the_newest_finished_run_per_recipe(store):
+    from mer4d.tracking.report import latest_runs, markdown_table
+
+    assert "No finished runs" in markdown_table(latest_runs())
+    first = run_tracked(load_recipe(TOY_RECIPE, TINY), progress=False)
+    second = run_tracked(load_recipe(TOY_RECIPE, TINY), progress=False)
+    table = latest_runs()
+    assert list(table["run"]) == [second.run_id] and first.run_id != second.run_id
+    text = markdown_table(table)
+    assert text.splitlines()[0].startswith("| experiment | recipe |") and f"{second.result.metrics['uf1']:.3f}" in text
