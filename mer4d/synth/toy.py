@@ -140,10 +140,11 @@ def _subject_look(rng: np.random.Generator, scale: float, size: int) -> dict[str
         "cx": size / 2 + u(-1.2, 1.2) * scale,
         "cy": _FACE_CY * scale + u(-1.2, 1.2) * scale,
         "face_scale": u(0.93, 1.07),
-        "brow_dy": u(-0.8, 0.8) * scale,
+        "brow_dy": u(-1.0, 1.0) * scale,
         "eye_dx": u(-0.5, 0.5) * scale,
         "mouth_dx": u(-0.6, 0.6) * scale,
-        "corner_lift": u(-0.3, 0.3) * scale,
+        "corner_lift": u(-0.5, 0.5) * scale,
+        "eye_open": u(-0.25, 0.25) * scale,
         "background": u(0.08, 0.25),
         "skin": u(0.62, 0.82),
         "contrast": u(0.85, 1.15),
@@ -203,13 +204,13 @@ def _render(look: dict, draws: list[dict], labels: np.ndarray, grid: tuple, fram
 
     ink = np.zeros_like(image)
     brow_y = cy + _BROW_DY * k + look["brow_dy"] - up + 0.7 * frown
-    eye_y = cy + _EYE_DY * k + 0.25 * squint
+    eye_y = cy + _EYE_DY * k + 0.35 * squint
     eye_dx = _EYE_DX * k + look["eye_dx"]
     for side in (-1.0, 1.0):
         inner_x = cx + side * (_BROW_INNER * k - 0.6 * frown)
         outer_x = cx + side * _BROW_OUTER * k
         ink += look["brow_ink"] * _segment(x, y, inner_x, brow_y + 0.5 * frown, outer_x, brow_y + _BROW_DROOP * k - 0.3 * frown, _BROW_W * scale)
-        sy = np.maximum(_EYE_SY * k - 0.45 * squint, 0.35 * scale)
+        sy = np.maximum(_EYE_SY * k + look["eye_open"] - 0.6 * squint, 0.35 * scale)
         ink += look["eye_ink"] * _blob(x, y, cx + side * eye_dx, eye_y, _EYE_SX * k, sy)
         mouth_y = cy + _MOUTH_DY * k
         corner_x = cx + side * (_MOUTH_DX * k + look["mouth_dx"] + 0.7 * smile + 0.2 * down)

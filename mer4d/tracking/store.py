@@ -47,6 +47,11 @@ def open_client(uri: str):
 def experiment_id(client, name: str, uri: str) -> str:
     """The id of experiment ``name``, created (with our artifact folder) when missing."""
     found = client.get_experiment_by_name(name)
+    if found is not None and found.lifecycle_stage == "deleted":
+        raise TrackingError(
+            f"MLflow experiment '{name}' was deleted in {uri}; restore it (mlflow experiments restore --experiment-id {found.experiment_id}) "
+            "or set tracking.experiment to another name"
+        )
     if found is not None:
         return found.experiment_id
     return client.create_experiment(name, artifact_location=artifact_root(uri))

@@ -97,3 +97,14 @@ def test_report_lists_the_newest_finished_run_per_recipe(store):
     assert list(table["run"]) == [second.run_id] and first.run_id != second.run_id
     text = markdown_table(table)
     assert text.splitlines()[0].startswith("| experiment | recipe |") and f"{second.result.metrics['uf1']:.3f}" in text
+
+
+def test_a_deleted_experiment_gives_a_fix_not_a_traceback(store):
+    from mlflow.tracking import MlflowClient
+
+    from mer4d.tracking.store import experiment_id
+
+    client = MlflowClient(store)
+    client.delete_experiment(experiment_id(client, "gone", store))
+    with pytest.raises(TrackingError, match="experiment 'gone' was deleted.*restore it"):
+        experiment_id(client, "gone", store)
