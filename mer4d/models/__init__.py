@@ -1,6 +1,6 @@
 """Model zoo: a registry of clip classifiers sharing one contract (see :mod:`mer4d.models.registry`)."""
 
 from mer4d.models import tiny3d  # noqa: F401  (registers "tiny3d")
-from mer4d.models.registry import MODELS, build_model
+from mer4d.models.registry import MODELS, build_model, check_model_params
 
-__all__ = ["MODELS", "build_model"]
+__all__ = ["MODELS", "build_model", "check_model_params"]

@@ -1,7 +1,9 @@
 """The model registry and the contract every registered model follows.
 
 A registry entry is a factory ``(num_classes: int, in_channels: int, **params) -> nn.Module``
-whose one-line docstring is what ``mer4d models list`` shows. Entries are added by explicit
+whose one-line docstring is what ``mer4d models list`` shows. Name the options as keyword
+parameters with defaults (no ``**kwargs``), so a misspelt recipe option is caught with a
+did-you-mean before any training starts. Entries are added by explicit
 imports in :mod:`mer4d.models` (no import-time discovery), so the registry is the same wherever
 it is used.
 
@@ -24,9 +26,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mer4d.core.options import check_options
 from mer4d.core.registry import Registry
 
 MODELS: Registry[Callable[..., Any]] = Registry("model", list_command="mer4d models list")
+
+
+def check_model_params(name: str, params: dict[str, Any]) -> Callable[..., Any]:
+    """The factory of ``name``, after checking ``params`` against its signature (no model built)."""
+    factory = MODELS.get(name)
+    check_options(factory, params, f"model.params (model '{name}')", reserved=("num_classes", "in_channels"))
+    return factory
 
 
 def build_model(name: str, *, num_classes: int, in_channels: int, **params: Any) -> Any:
@@ -43,5 +53,7 @@ def build_model(name: str, *, num_classes: int, in_channels: int, **params: Any)
 
     Raises:
         UnknownNameError: ``name`` is not registered (the message suggests close names).
+        RecipeError: ``params`` holds an option the factory does not take, or a bad value.
     """
-    return MODELS.get(name)(num_classes=num_classes, in_channels=in_channels, **params)
+    factory = check_model_params(name, params)
+    return factory(num_classes=num_classes, in_channels=in_channels, **params)

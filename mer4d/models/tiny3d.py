@@ -115,10 +115,6 @@ def _check_int(name: str, value: object, low: int) -> None:
 
 
 @MODELS.register("tiny3d")
-def tiny3d(
-    num_classes: int, in_channels: int, width: int = 16, dropout: float = 0.2, remove_static: bool = True, **params: object
-) -> Tiny3D:
+def tiny3d(num_classes: int, in_channels: int, width: int = 16, dropout: float = 0.2, remove_static: bool = True) -> Tiny3D:
     """Small 3D CNN on the clip's change over time (3 conv blocks, GroupNorm, global max pool, ~70k params); CPU baseline."""
-    if params:
-        raise RecipeError(f"tiny3d: unknown parameter(s) {sorted(params)}; tiny3d accepts width, dropout and remove_static")
     return Tiny3D(num_classes=num_classes, in_channels=in_channels, width=width, dropout=dropout, remove_static=remove_static)

@@ -43,8 +43,9 @@ REGIONS: dict[str, tuple[float, float, float, float]] = {
     "eyes": (0.38, 0.50, 0.12, 0.88),
     "mouth": (0.64, 0.86, 0.22, 0.78),
 }
-"""Boxes ``(top, bottom, left, right)`` as fractions of ``size`` that contain each facial region
-for every subject (subject offsets included); useful for checking where a model looks."""
+"""Boxes ``(top, bottom, left, right)`` as fractions of ``size`` around each facial region, for
+checking where the motion (or a model's attention) is. Subject offsets move the face by a pixel
+or two, so "brows" and "eyes" can spill into each other; "mouth" is well apart from both."""
 
 MAX_CLASSES = len(EMOTIONS)
 FPS = 30.0
@@ -73,7 +74,7 @@ def make_toy_clips(
         clips_per_class: clips of each class per subject (>= 1).
         num_classes: number of classes K, 1 < K <= 5 (see the module table).
         frames: frames T per clip (>= 4, room for onset, apex and offset).
-        size: image height and width H = W in pixels (>= 16).
+        size: image height and width H = W in pixels, 16 to 512; the motion scales with it.
         seed: everything is a function of the arguments; same arguments give identical bytes.
 
     Returns:

@@ -15,10 +15,9 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from mer4d.core.errors import RecipeError
-from mer4d.core.options import check_options
 from mer4d.data.corpus import Corpus
 from mer4d.data.protocols import Fold, make_folds
-from mer4d.models import MODELS, build_model
+from mer4d.models import build_model, check_model_params
 from mer4d.recipes.schema import Recipe
 from mer4d.train.clipset import ClipSet
 from mer4d.train.engine import fit, predict, seed_everything
@@ -45,8 +44,7 @@ def fold_seed(recipe_seed: int, fold_number: int) -> int:
 
 def check_recipe_fits(recipe: Recipe) -> None:
     """Cheap consistency checks before any data is loaded or model built."""
-    factory = MODELS.get(recipe.model.name)  # unknown model -> did-you-mean error
-    check_options(factory, recipe.model.params, f"model.params (model '{recipe.model.name}')", reserved=("num_classes", "in_channels"))
+    check_model_params(recipe.model.name, recipe.model.params)  # unknown name or option -> did-you-mean error
     multilabel = recipe.dataset.task in MULTILABEL_TASKS
     if multilabel and recipe.train.loss != "bce":
         raise RecipeError(f"dataset.task={recipe.dataset.task} is multi-label and needs train.loss=bce, got '{recipe.train.loss}'")

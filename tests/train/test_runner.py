@@ -89,7 +89,7 @@ def test_recipe_consistency_errors_come_before_training():
         run_protocol(tiny("train.loss=bce"), corpus, MemoryTracker(), progress=False)
     with pytest.raises(KeyError, match="did you mean 'tiny3d'"):
         run_protocol(tiny("model.name=tiny3"), corpus, MemoryTracker(), progress=False)
-    with pytest.raises(RecipeError, match="widht"):
+    with pytest.raises(RecipeError, match=r"model.params \(model 'tiny3d'\): unknown option 'widht'; did you mean 'width'"):
         run_protocol(tiny("model.params.widht=3"), corpus, MemoryTracker(), progress=False)
 
 
