@@ -48,7 +48,7 @@ def load_toy(
     if root is not None:
         raise DataError(
             f"toy dataset: it is generated in code and takes no root, got root={str(root)!r}. "
-            "Fix: remove 'root' (or the --data-root option) for the toy dataset."
+            "Fix: remove dataset.root from the recipe (or the --set dataset.root=... override)."
         )
     if not isinstance(shuffle_labels, (bool, np.bool_)):
         raise DataError(f"toy dataset: shuffle_labels must be true or false, got {shuffle_labels!r}")
