@@ -1,0 +1,140 @@
+"""res3d: 3D ResNet-18 (R3D-18), the architecture of torchvision's ``r3d_18``, written here.
+
+Tran et al., "A Closer Look at Spatiotemporal Convolutions for Action Recognition" (CVPR 2018);
+``algorithms.md`` §10. Layout (``width`` = 64 is the published model, 33,371,472 parameters for
+3 input channels and 400 classes):
+
+* stem: Conv3d(C, w, k=(3, 7, 7), s=(1, 2, 2), p=(1, 3, 3)) + BatchNorm + ReLU (no max-pool);
+* 4 stages x 2 BasicBlocks with w, 2w, 4w, 8w channels; the first block of stages 2-4 has stride
+  2 in T, H and W and a 1x1x1 conv + BatchNorm shortcut ("type B");
+* AdaptiveAvgPool3d(1) (any input size works, unlike a fixed pool), dropout, Linear.
+
+The initialisation follows torchvision (Kaiming-normal fan-out convolutions, BatchNorm 1/0, a
+N(0, 0.01) classifier), so results are comparable with papers that trained ``r3d_18`` from scratch.
+No pretrained weights ship: mer4d is offline and micro-expression corpora are small, so prefer
+small inputs (e.g. 8 x 64 x 64), a smaller ``width`` and strong regularisation.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from mer4d.core.errors import RecipeError, ShapeError
+from mer4d.core.shapes import check_shape
+from mer4d.models.registry import MODELS
+
+
+class BasicBlock3d(nn.Module):
+    """Two 3x3x3 conv + BatchNorm layers with an identity or 1x1x1-conv shortcut: (B, Cin, T, H, W) -> (B, Cout, T/s, H/s, W/s)."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
+        super().__init__()
+        # No conv bias: the BatchNorm right after removes it and has its own shift.
+        self.conv1 = nn.Conv3d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm3d(out_channels)
+        self.conv2 = nn.Conv3d(out_channels, out_channels, kernel_size=3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm3d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample: nn.Module = nn.Identity()
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Sequential(nn.Conv3d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False), nn.BatchNorm3d(out_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + self.downsample(x))
+
+
+class Res3D(nn.Module):
+    """R3D-18: (B, C, T, H, W) clips -> (B, K) logits.
+
+    Args:
+        num_classes: number of logits K (>= 1).
+        in_channels: input channels C (>= 1).
+        dropout: dropout probability before the classifier, in [0, 1).
+        width: channels of the stem and stage 1; the stages use width, 2, 4 and 8 x width.
+
+    Shapes:
+        input (B, C, T, H, W), any T, H, W >= 1 (T, H, W are halved up to 3, 4, 4 times);
+        features (B, 8 * width); logits (B, K). BatchNorm needs more than one value per channel in
+        training, so train on batches, not single small clips.
+    """
+
+    def __init__(self, num_classes: int, in_channels: int = 3, dropout: float = 0.0, width: int = 64):
+        super().__init__()
+        _check_int("num_classes", num_classes, 1)
+        _check_int("in_channels", in_channels, 1)
+        _check_int("width", width, 1)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+            raise RecipeError(f"res3d: dropout must be a number in [0, 1), got {dropout!r}; e.g. dropout=0.5")
+        self.in_channels = in_channels
+        self.num_features = 8 * width
+        self.stem = nn.Sequential(
+            nn.Conv3d(in_channels, width, kernel_size=(3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3), bias=False),
+            nn.BatchNorm3d(width),
+            nn.ReLU(inplace=True),
+        )
+        stages, channels = [], width
+        for i, out_channels in enumerate((width, 2 * width, 4 * width, 8 * width)):
+            stride = 1 if i == 0 else 2
+            stages.append(nn.Sequential(BasicBlock3d(channels, out_channels, stride), BasicBlock3d(out_channels, out_channels)))
+            channels = out_channels
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.pool = nn.AdaptiveAvgPool3d(1)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(self.num_features, num_classes)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        for module in self.modules():
+            if isinstance(module, nn.Conv3d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(module, nn.BatchNorm3d):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+        _init_linear(self.classifier)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled features (B, num_features) of clips (B, C, T, H, W)."""
+        self._check_input(x)
+        x = self.stem(x)
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.pool(x).flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (B, K) of clips (B, C, T, H, W)."""
+        return self.classifier(self.dropout(self.forward_features(x)))
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the head with a freshly initialised one giving ``num_classes`` logits."""
+        _check_int("num_classes", num_classes, 1)
+        device, dtype = self.classifier.weight.device, self.classifier.weight.dtype
+        self.classifier = nn.Linear(self.num_features, num_classes, device=device, dtype=dtype)
+        _init_linear(self.classifier)
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        sizes = check_shape(x, "B C T H W", name="clip")
+        if sizes["C"] != self.in_channels:
+            raise ShapeError(
+                f"clip: expected {self.in_channels} channel(s) (B, C={self.in_channels}, T, H, W), got shape {tuple(x.shape)} "
+                f"with C={sizes['C']}; build the model with in_channels={sizes['C']} or convert the clips",
+                "B C T H W", tuple(x.shape),
+            )
+
+
+def _init_linear(layer: nn.Linear) -> None:
+    # Small logits at the start (torchvision's choice): the loss starts near log(K).
+    nn.init.normal_(layer.weight, 0.0, 0.01)
+    nn.init.zeros_(layer.bias)
+
+
+def _check_int(name: str, value: object, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise RecipeError(f"res3d: {name} must be an integer >= {low}, got {value!r}")
+
+
+@MODELS.register("res3d")
+def res3d(num_classes: int, in_channels: int, dropout: float = 0.0, width: int = 64) -> Res3D:
+    """3D ResNet-18 (R3D-18 as torchvision r3d_18, 33.2M params at width=64; width scales channels), trained from scratch."""
+    return Res3D(num_classes=num_classes, in_channels=in_channels, dropout=dropout, width=width)
