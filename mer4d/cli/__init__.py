@@ -14,6 +14,7 @@ import click
 COMMANDS = {
     "run": ("mer4d.cli.run", "run", "Run a recipe's evaluation protocol and track it in MLflow."),
     "recipes": ("mer4d.cli.recipes", "recipes", "List recipes or print one resolved."),
+    "data": ("mer4d.cli.data", "data", "Write simulated datasets, check real ones, draw contact sheets."),
     "models": ("mer4d.cli.models", "models", "List registered models."),
     "report": ("mer4d.cli.report", "report", "Print a results table of the newest finished runs."),
     "ui": ("mer4d.cli.ui", "ui", "Serve the MLflow UI for the run store on 127.0.0.1."),
