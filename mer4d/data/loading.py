@@ -1,15 +1,32 @@
-"""Recipe dataset section -> Corpus, through the dataset registry."""
+"""Recipe -> Corpus, through the dataset registry."""
 
 from __future__ import annotations
 
+import inspect
+
+from mer4d.core.errors import RecipeError
 from mer4d.core.options import check_options
 from mer4d.data.corpora import DATASETS
 from mer4d.data.corpus import Corpus
-from mer4d.recipes.schema import DatasetCfg
+from mer4d.recipes.schema import Recipe
+
+# Loader keyword -> the recipe key that supplies it (so a recipe states each setting once).
+FROM_RECIPE = {"frames": "sampling.frames", "strategy": "sampling.strategy", "size": "preprocess.size"}
 
 
-def load_corpus(cfg: DatasetCfg, seed: int) -> Corpus:
-    """Build the Corpus a recipe names (``dataset.name``, ``root``, ``params``)."""
+def load_corpus(recipe: Recipe) -> Corpus:
+    """Build the Corpus the recipe names (``dataset.name``, ``root``, ``params``).
+
+    Loaders that take ``frames``, ``strategy`` or ``size`` get them from the recipe's
+    ``sampling`` and ``preprocess`` sections; giving them under ``dataset.params`` is an error.
+    """
+    cfg = recipe.dataset
     loader = DATASETS.get(cfg.name)
-    check_options(loader, cfg.params, f"dataset.params (dataset '{cfg.name}')", reserved=("root", "seed"))
-    return loader(cfg.root, seed=seed, **cfg.params)
+    for key in FROM_RECIPE:
+        if key in cfg.params:
+            raise RecipeError(f"dataset.params.{key}: set {FROM_RECIPE[key]} instead (it is shared by every dataset)")
+    check_options(loader, cfg.params, f"dataset.params (dataset '{cfg.name}')", reserved=("root", "seed", *FROM_RECIPE))
+    accepted = inspect.signature(loader).parameters
+    values = {"frames": recipe.sampling.frames, "strategy": recipe.sampling.strategy, "size": recipe.preprocess.size}
+    shared = {k: v for k, v in values.items() if k in accepted}
+    return loader(cfg.root, seed=recipe.seed, **shared, **cfg.params)

@@ -27,7 +27,9 @@ class DatasetCfg(Section):
 
 
 class PreprocessCfg(Section):
-    """Face alignment, cropping and magnification settings (filled in by the preprocessing issues)."""
+    """Spatial preprocessing of 2D clips (face alignment and cropping are added by a later issue)."""
+
+    size: int = Field(112, ge=8, description="2D clips are resized to size x size pixels")
 
 
 class SamplingCfg(Section):

@@ -90,7 +90,7 @@ def run_tracked(loaded: LoadedRecipe, resume: str | None = None, progress: bool 
         run_id = _new_parent(client, exp_id, loaded)
     tracker = MlflowTracker(client, exp_id, run_id)
     try:
-        corpus = load_corpus(recipe.dataset, seed=recipe.seed)
+        corpus = load_corpus(recipe)
         stored_fp = client.get_run(run_id).data.tags.get("mer4d.dataset_fingerprint")
         if stored_fp is not None and stored_fp != corpus.fingerprint:
             raise TrackingError(f"--resume {run_id}: the dataset changed since the run started (fingerprint {stored_fp} -> {corpus.fingerprint})")

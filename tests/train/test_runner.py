@@ -21,7 +21,7 @@ def tiny(*extra):
 
 def test_runner_covers_every_clip_once_and_pools_metrics_like_sklearn():
     recipe = tiny()
-    corpus = load_corpus(recipe.dataset, recipe.seed)
+    corpus = load_corpus(recipe)
     tracker = MemoryTracker()
     result = run_protocol(recipe, corpus, tracker, progress=False)
     assert sorted(result.table["clip_id"]) == sorted(corpus.index["clip_id"])
@@ -36,7 +36,7 @@ def test_runner_covers_every_clip_once_and_pools_metrics_like_sklearn():
 
 def test_resume_reuses_finished_folds_and_matches_a_fresh_run():
     recipe = tiny("train.epochs=2")
-    corpus = load_corpus(recipe.dataset, recipe.seed)
+    corpus = load_corpus(recipe)
     full = run_protocol(recipe, corpus, MemoryTracker(), progress=False)
     # Pretend the first two folds finished before a crash, with a marker in their tables.
     done = {o.number: dataclasses.replace(o, table=o.table.assign(marker=1)) for o in full.folds[:2]}
@@ -49,16 +49,16 @@ def test_resume_reuses_finished_folds_and_matches_a_fresh_run():
 
 
 def test_same_seed_same_results_other_seed_differs():
-    a = run_protocol(tiny(), load_corpus(tiny().dataset, 0), MemoryTracker(), progress=False)
-    b = run_protocol(tiny(), load_corpus(tiny().dataset, 0), MemoryTracker(), progress=False)
+    a = run_protocol(tiny(), load_corpus(tiny()), MemoryTracker(), progress=False)
+    b = run_protocol(tiny(), load_corpus(tiny()), MemoryTracker(), progress=False)
     pd.testing.assert_frame_equal(a.table, b.table)
-    c = run_protocol(tiny("seed=5"), load_corpus(tiny("seed=5").dataset, 5), MemoryTracker(), progress=False)
+    c = run_protocol(tiny("seed=5"), load_corpus(tiny("seed=5")), MemoryTracker(), progress=False)
     assert not np.allclose(a.table.filter(like="score_").to_numpy(), c.table.filter(like="score_").to_numpy())
 
 
 def test_early_stopping_uses_only_training_subjects_and_logs_validation_loss():
     recipe = tiny("train.val_fraction=0.5", "train.epochs=4", "train.patience=1", "dataset.params.subjects=4")
-    corpus = load_corpus(recipe.dataset, recipe.seed)
+    corpus = load_corpus(recipe)
     tracker = MemoryTracker()
     result = run_protocol(recipe, corpus, tracker, progress=False)
     for outcome in result.folds:
@@ -84,7 +84,7 @@ def test_inner_validation_split_is_by_subject_and_inside_the_training_set():
 
 
 def test_recipe_consistency_errors_come_before_training():
-    corpus = load_corpus(tiny().dataset, 0)
+    corpus = load_corpus(tiny())
     with pytest.raises(RecipeError, match="single-label and needs train.loss=ce"):
         run_protocol(tiny("train.loss=bce"), corpus, MemoryTracker(), progress=False)
     with pytest.raises(KeyError, match="did you mean 'tiny3d'"):
@@ -105,3 +105,10 @@ def test_targets_and_multilabel_tables():
     metrics = table_metrics(table, ("x", "y"), "emotion_multilabel")
     assert metrics["f1_x"] == pytest.approx(1.0) and metrics["acc_y"] == pytest.approx(1 / 3)
     assert metrics["f1_y"] == pytest.approx(f1_score([0, 1, 0], [0, 0, 1], zero_division=0))
+
+
+def test_shared_settings_come_from_sampling_and_preprocess_once():
+    corpus = load_corpus(tiny("sampling.frames=5", "preprocess.size=20"))
+    assert corpus.load_clip(0).shape == (1, 5, 20, 20)
+    with pytest.raises(RecipeError, match="dataset.params.frames: set sampling.frames instead"):
+        load_corpus(tiny("dataset.params.frames=5"))

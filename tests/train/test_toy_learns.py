@@ -15,7 +15,7 @@ from mer4d.train.tracker import MemoryTracker
 
 def pooled_uf1(*overrides: str) -> float:
     recipe = load_recipe(TOY_RECIPE, list(overrides)).recipe
-    return run_protocol(recipe, load_corpus(recipe.dataset, recipe.seed), MemoryTracker(), progress=False).metrics["uf1"]
+    return run_protocol(recipe, load_corpus(recipe), MemoryTracker(), progress=False).metrics["uf1"]
 
 
 @pytest.mark.slow
