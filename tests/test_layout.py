@@ -25,3 +25,9 @@ def test_importing_the_package_and_recipes_stays_light():
     probe = "import sys, mer4d, mer4d.core, mer4d.recipes; print(sorted(m for m in ('torch', 'mlflow', 'open3d', 'cv2') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_test_file_names_are_unique():
+    # pytest's default import mode refuses two test modules with the same basename.
+    names = [p.name for p in (PACKAGE.parent / "tests").rglob("test_*.py")]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
