@@ -61,7 +61,7 @@ class Res3D(nn.Module):
         training, so train on batches, not single small clips.
     """
 
-    def __init__(self, num_classes: int, in_channels: int = 3, dropout: float = 0.0, width: int = 64):
+    def __init__(self, num_classes: int, in_channels: int = 3, dropout: float = 0.0, width: int = 64, remove_static: bool = False):
         super().__init__()
         _check_int("num_classes", num_classes, 1)
         _check_int("in_channels", in_channels, 1)
@@ -69,6 +69,9 @@ class Res3D(nn.Module):
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
             raise RecipeError(f"res3d: dropout must be a number in [0, 1), got {dropout!r}; e.g. dropout=0.5")
         self.in_channels = in_channels
+        # Off for the published R3D-18; on, each pixel's temporal mean is subtracted first, so the
+        # network sees the change (the expression) rather than the identity (see tiny3d).
+        self.remove_static = remove_static
         self.num_features = 8 * width
         self.stem = nn.Sequential(
             nn.Conv3d(in_channels, width, kernel_size=(3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3), bias=False),
@@ -98,6 +101,8 @@ class Res3D(nn.Module):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features (B, num_features) of clips (B, C, T, H, W)."""
         self._check_input(x)
+        if self.remove_static:
+            x = x - x.mean(dim=2, keepdim=True)
         x = self.stem(x)
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.pool(x).flatten(1)
@@ -135,6 +140,6 @@ def _check_int(name: str, value: object, low: int) -> None:
 
 
 @MODELS.register("res3d")
-def res3d(num_classes: int, in_channels: int, dropout: float = 0.0, width: int = 64) -> Res3D:
+def res3d(num_classes: int, in_channels: int, dropout: float = 0.0, width: int = 64, remove_static: bool = False) -> Res3D:
     """3D ResNet-18 (R3D-18 as torchvision r3d_18, 33.2M params at width=64; width scales channels), trained from scratch."""
-    return Res3D(num_classes=num_classes, in_channels=in_channels, dropout=dropout, width=width)
+    return Res3D(num_classes=num_classes, in_channels=in_channels, dropout=dropout, width=width, remove_static=remove_static)

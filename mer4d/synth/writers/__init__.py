@@ -1,0 +1,17 @@
+"""Writers that lay simulated datasets out exactly like the real ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+
+def _fourdme(out: Path, **kwargs) -> Path:
+    from mer4d.synth.writers.fourdme import write_fourdme
+
+    return write_fourdme(out, **kwargs)
+
+
+# Bump when the simulator's output changes, so cached datasets are regenerated.
+SIMULATOR_VERSION = 1
+WRITERS: dict[str, Callable[..., Path]] = {"4dme": _fourdme}

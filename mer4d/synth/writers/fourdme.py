@@ -1,0 +1,184 @@
+"""Write a simulated dataset in the 4DME layout (read back by ``mer4d.data.corpora.fourdme``).
+
+Per subject: a sampled identity and face; per clip: an AU combination (``catalog``), an event
+(onset -> apex -> offset) with blinks, head motion and sensor noise, rendered as
+- frontal grayscale frames, 60 fps, ``gray_micro/{sub}/{clip}/Frame_{N:09d}.jpg``;
+- Kinect-like RGB and depth (16-bit PNG, mm, noise and holes), 30 fps, from a viewpoint a few
+  degrees off frontal: ``kinect_rgb_micro/.../rgb_{M:09d}.jpg``, ``kinect_depth_micro/.../depth_{M:09d}.png``
+  with M = N // 2;
+- the mesh sequence, 60 fps, binary PLY with vertex colours: ``mesh_micro/.../mesh_{N:09d}.ply``.
+Frame numbers are absolute (a clip starts at its onset and ends at its offset, as in 4DME), and
+the label spreadsheets hold the 4DME columns. Macro-expression clips go to the ``*_macro``
+folders and their own spreadsheet; in the quick size they have gray frames only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from mer4d.core.errors import DataError
+from mer4d.labels.au_emotion import FOURDME_EMOTIONS, emotions_from_aus, format_emotions
+from mer4d.labels.aus import AUToken, format_aus
+from mer4d.render import Rig, View, get_renderer
+from mer4d.synth.animation import synthesize
+from mer4d.synth.catalog import STATIC_CHOICES, draw_combination
+from mer4d.synth.events import Distractors, profile, sample_event
+from mer4d.synth.face import make_face
+from mer4d.synth.identity import sample_identity
+from mer4d.synth.writers.files import write_ply, write_xlsx
+
+
+@dataclass(frozen=True)
+class SizeSpec:
+    subjects: int
+    micro_per_subject: int
+    macro_per_subject: int
+    face: str  # face resolution
+    mesh_stride: int  # grid decimation of the written meshes (file size)
+    gray_px: int
+    kinect_px: int
+    macro_all_modalities: bool
+
+
+SIZES = {
+    "quick": SizeSpec(12, 5, 1, "quick", 2, 128, 96, False),
+    "full": SizeSpec(40, 7, 2, "full", 1, 320, 192, True),
+}
+GRAY_VIEW = dict(name="gray", projection="orthographic", extent_mm=210.0, distance_mm=600.0, target=(0.0, 20.0, 0.0))
+KINECT_VIEW = dict(name="kinect", yaw_deg=8.0, pitch_deg=-4.0, projection="pinhole", fov_deg=24.0, distance_mm=700.0, target=(0.0, 15.0, 0.0))
+LIGHT = np.array([0.25, 0.45, 0.86]) / np.linalg.norm([0.25, 0.45, 0.86])
+
+
+def shade(rendered_texture: np.ndarray, normals: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Albedo x (ambient + Lambert) so that geometry changes show in the images, not only texture."""
+    lambert = np.clip((normals * LIGHT).sum(-1, keepdims=True), 0.0, 1.0)
+    return np.where(mask[..., None], rendered_texture * (0.35 + 0.65 * lambert), 0.0)
+
+
+def to_uint8(image: np.ndarray, rng: np.random.Generator, noise: float = 1.5) -> np.ndarray:
+    return np.clip(image * 255.0 + rng.normal(0.0, noise, image.shape), 0, 255).astype(np.uint8)
+
+
+def depth_to_png(depth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """mm -> uint16 with 1 mm noise, 0 where nothing was measured, and a few holes like a ToF sensor."""
+    noisy = depth + rng.normal(0.0, 1.0, depth.shape)
+    out = np.where(np.isfinite(noisy), np.round(noisy), 0).astype(np.uint16)
+    for _ in range(rng.integers(1, 4)):
+        cy, cx, r = rng.integers(0, out.shape[0]), rng.integers(0, out.shape[1]), rng.integers(2, 6)
+        yy, xx = np.ogrid[: out.shape[0], : out.shape[1]]
+        out[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = 0
+    return out
+
+
+def decimate(face, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Vertex selection and faces of the face grid taken every ``stride`` rows and columns."""
+    rows, cols = face.grid_shape
+    r, c = np.arange(0, rows, stride), np.arange(0, cols, stride)
+    keep = (r[:, None] * cols + c[None, :]).reshape(-1)
+    k = (np.arange(len(r) - 1)[:, None] * len(c) + np.arange(len(c) - 1)[None, :]).reshape(-1)
+    faces = np.stack([np.stack([k, k + 1, k + len(c) + 1], 1), np.stack([k, k + len(c) + 1, k + len(c)], 1)], 1).reshape(-1, 3)
+    return keep, faces
+
+
+def vertex_colors(face) -> np.ndarray:
+    tex = face.mesh.texture
+    u, v = face.mesh.uvs[:, 0], face.mesh.uvs[:, 1]
+    px = np.clip(np.round(u * (tex.shape[1] - 1)), 0, tex.shape[1] - 1).astype(int)
+    py = np.clip(np.round((1.0 - v) * (tex.shape[0] - 1)), 0, tex.shape[0] - 1).astype(int)
+    return tex[py, px]
+
+
+def write_fourdme(
+    out: Path, *, size: str = "quick", seed: int = 0, subjects: int | None = None, micro_per_subject: int | None = None, progress: bool = True
+) -> Path:
+    """Write the simulated 4DME-layout dataset into ``out`` (created; must be empty).
+
+    ``subjects`` and ``micro_per_subject`` override the size's defaults (small test datasets).
+    """
+    if size not in SIZES:
+        raise DataError(f"unknown simulator size '{size}'; expected one of {sorted(SIZES)}")
+    spec = SIZES[size]
+    if micro_per_subject is not None:
+        spec = replace(spec, micro_per_subject=micro_per_subject)
+    n_subjects = spec.subjects if subjects is None else subjects
+    if n_subjects < 2:
+        raise DataError(f"the simulator needs at least 2 subjects for subject-independent folds, got {n_subjects}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    renderer = get_renderer("open3d")
+    gray_rig = Rig((View(width=spec.gray_px, height=spec.gray_px, **GRAY_VIEW),))
+    kinect_rig = Rig((View(width=spec.kinect_px, height=spec.kinect_px, **KINECT_VIEW),))
+    fold_of = np.random.default_rng([seed, 99]).permutation(n_subjects) % 5 + 1
+    rows: dict[str, list[dict]] = {"micro": [], "macro": []}
+    jobs = [(s, kind, i) for s in range(n_subjects) for kind, count in (("micro", spec.micro_per_subject), ("macro", spec.macro_per_subject)) for i in range(count)]
+    faces: dict[int, object] = {}
+    for s, kind, i in tqdm(jobs, desc=f"simulating 4DME ({size})", unit="clip", disable=not progress):
+        if s not in faces:
+            faces[s] = make_face(sample_identity(np.random.default_rng([seed, s])), spec.face)
+        row = _write_clip(out, faces[s], s, kind, i, spec, seed, renderer, gray_rig, kinect_rig)
+        row["fold"] = int(fold_of[s])
+        rows[kind].append(row)
+    for kind, table_rows in rows.items():
+        if table_rows:
+            table = pd.DataFrame(table_rows)
+            for emotion in FOURDME_EMOTIONS:  # one-hot columns, as in the release file
+                table[emotion] = [int(emotion in e.split("+")) for e in table["Emotion"]]
+            write_xlsx(out / f"4DME_Labelling_{kind.capitalize()}_release v1.xlsx", table)
+    return out
+
+
+def _write_clip(out, face, s, kind, i, spec, seed, renderer, gray_rig, kinect_rig) -> dict:
+    rng = np.random.default_rng([seed, s, 0 if kind == "micro" else 1, i])
+    sub, name = f"S{s + 1:02d}", f"S{s + 1:02d}_{'1st' if kind == 'micro' else 'mac'}_{i + 1:03d}_01_1"
+    combo = draw_combination(rng)
+    window = 40 if kind == "micro" else 260
+    event = sample_event(rng, kind, 60.0, window, combo, face=face)
+    static = rng.choice(STATIC_CHOICES) if rng.random() < 0.25 else None
+    tracks = [(profile(event, window), event.aus)]
+    if static is not None:
+        tracks.append((np.ones(window), {static: float(rng.uniform(0.3, 0.8))}))
+    animation = synthesize(face, tracks, window, 60.0, rng, Distractors())
+    base = int(rng.integers(200, 9000)) * 2  # absolute frame number of the window start (even, for 30 fps pairing)
+    onset, apex, offset = base + event.onset, base + event.apex, base + event.offset
+    frames = range(event.onset, event.offset + 1)
+    all_modalities = kind == "micro" or spec.macro_all_modalities
+    folders = {m: out / f"{m}_{kind}" / sub / name for m in ("gray", "kinect_rgb", "kinect_depth", "mesh")}
+    for m, folder in folders.items():
+        if m == "gray" or all_modalities:
+            folder.mkdir(parents=True, exist_ok=True)
+    seq = animation.to_mesh_seq()
+    gray = renderer.render(_frames(seq, frames), gray_rig)
+    shaded = shade(gray.texture[:, 0], gray.normals[:, 0], gray.mask[:, 0]) @ np.array([0.299, 0.587, 0.114])
+    for k, t in enumerate(frames):
+        cv2.imwrite(str(folders["gray"] / f"Frame_{base + t:09d}.jpg"), to_uint8(shaded[k], rng), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    if all_modalities:
+        even = [t for t in frames if (base + t) % 2 == 0]
+        kin = renderer.render(_frames(seq, even), kinect_rig)
+        rgb = shade(kin.texture[:, 0], kin.normals[:, 0], kin.mask[:, 0])
+        for k, t in enumerate(even):
+            m = (base + t) // 2
+            cv2.imwrite(str(folders["kinect_rgb"] / f"rgb_{m:09d}.jpg"), to_uint8(rgb[k], rng)[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
+            cv2.imwrite(str(folders["kinect_depth"] / f"depth_{m:09d}.png"), depth_to_png(kin.depth[k, 0], rng))
+        keep, coarse = decimate(face, spec.mesh_stride)
+        colors = vertex_colors(face)[keep]
+        for t in frames:
+            write_ply(folders["mesh"] / f"mesh_{base + t:09d}.ply", animation.vertices[t, keep], coarse, colors)
+    tokens = [AUToken(code) for code in event.aus] + ([AUToken(static, static=True)] if static else [])
+    return {
+        "sub_ID": sub, "fold_name": name, "Onset": onset, "Apex": apex, "Offset": offset,
+        "AUs": format_aus(tokens), "Emotion": format_emotions(emotions_from_aus(tokens)),
+        "apex_mm": round(float(max(event.aus.values())), 3),
+    }
+
+
+def _frames(seq, indices):
+    from mer4d.core.containers import MeshSeq
+
+    idx = list(indices)
+    return MeshSeq(seq.vertices[idx], seq.faces, seq.fps, uvs=seq.uvs, texture=seq.texture)
