@@ -20,8 +20,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mer4d.core.errors import RecipeError, ShapeError
-from mer4d.core.shapes import check_shape
+from mer4d.core.errors import RecipeError
+from mer4d.models.clip_input import check_clip, check_int, remove_static
 from mer4d.models.registry import MODELS
 
 
@@ -63,9 +63,9 @@ class Res3D(nn.Module):
 
     def __init__(self, num_classes: int, in_channels: int = 3, dropout: float = 0.0, width: int = 64, remove_static: bool = False):
         super().__init__()
-        _check_int("num_classes", num_classes, 1)
-        _check_int("in_channels", in_channels, 1)
-        _check_int("width", width, 1)
+        check_int("res3d", "num_classes", num_classes, 1)
+        check_int("res3d", "in_channels", in_channels, 1)
+        check_int("res3d", "width", width, 1)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
             raise RecipeError(f"res3d: dropout must be a number in [0, 1), got {dropout!r}; e.g. dropout=0.5")
         self.in_channels = in_channels
@@ -100,9 +100,9 @@ class Res3D(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features (B, num_features) of clips (B, C, T, H, W)."""
-        self._check_input(x)
+        check_clip(x, self.in_channels)
         if self.remove_static:
-            x = x - x.mean(dim=2, keepdim=True)
+            x = remove_static(x)
         x = self.stem(x)
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.pool(x).flatten(1)
@@ -113,19 +113,11 @@ class Res3D(nn.Module):
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the head with a freshly initialised one giving ``num_classes`` logits."""
-        _check_int("num_classes", num_classes, 1)
+        check_int("res3d", "num_classes", num_classes, 1)
         device, dtype = self.classifier.weight.device, self.classifier.weight.dtype
         self.classifier = nn.Linear(self.num_features, num_classes, device=device, dtype=dtype)
         _init_linear(self.classifier)
 
-    def _check_input(self, x: torch.Tensor) -> None:
-        sizes = check_shape(x, "B C T H W", name="clip")
-        if sizes["C"] != self.in_channels:
-            raise ShapeError(
-                f"clip: expected {self.in_channels} channel(s) (B, C={self.in_channels}, T, H, W), got shape {tuple(x.shape)} "
-                f"with C={sizes['C']}; build the model with in_channels={sizes['C']} or convert the clips",
-                "B C T H W", tuple(x.shape),
-            )
 
 
 def _init_linear(layer: nn.Linear) -> None:
@@ -133,10 +125,6 @@ def _init_linear(layer: nn.Linear) -> None:
     nn.init.normal_(layer.weight, 0.0, 0.01)
     nn.init.zeros_(layer.bias)
 
-
-def _check_int(name: str, value: object, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise RecipeError(f"res3d: {name} must be an integer >= {low}, got {value!r}")
 
 
 @MODELS.register("res3d")

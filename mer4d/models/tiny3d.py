@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from mer4d.core.errors import RecipeError, ShapeError
-from mer4d.core.shapes import check_shape
+from mer4d.models.clip_input import check_clip, check_int, remove_static
 from mer4d.models.registry import MODELS
 
 
@@ -43,9 +43,9 @@ class Tiny3D(nn.Module):
 
     def __init__(self, num_classes: int, in_channels: int = 1, width: int = 16, dropout: float = 0.2, remove_static: bool = True):
         super().__init__()
-        _check_int("num_classes", num_classes, 1)
-        _check_int("in_channels", in_channels, 1)
-        _check_int("width", width, 1)
+        check_int("tiny3d", "num_classes", num_classes, 1)
+        check_int("tiny3d", "in_channels", in_channels, 1)
+        check_int("tiny3d", "width", width, 1)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
             raise RecipeError(f"tiny3d: dropout must be a number in [0, 1), got {dropout!r}; e.g. dropout=0.2")
         if not isinstance(remove_static, bool):
@@ -69,7 +69,7 @@ class Tiny3D(nn.Module):
         """Pooled features (B, num_features) of clips (B, C, T, H, W)."""
         self._check_input(x)
         if self.remove_static:
-            x = x - x.mean(dim=2, keepdim=True)
+            x = remove_static(x)
         return self.features(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -78,18 +78,12 @@ class Tiny3D(nn.Module):
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the head with a freshly initialised one giving ``num_classes`` logits."""
-        _check_int("num_classes", num_classes, 1)
+        check_int("tiny3d", "num_classes", num_classes, 1)
         device, dtype = self.classifier.weight.device, self.classifier.weight.dtype
         self.classifier = nn.Linear(self.num_features, num_classes, device=device, dtype=dtype)
 
     def _check_input(self, x: torch.Tensor) -> None:
-        sizes = check_shape(x, "B C T H W", name="clip")
-        if sizes["C"] != self.in_channels:
-            raise ShapeError(
-                f"clip: expected {self.in_channels} channel(s) (B, C={self.in_channels}, T, H, W), got shape {tuple(x.shape)} "
-                f"with C={sizes['C']}; build the model with in_channels={sizes['C']} or convert the clips",
-                "B C T H W", tuple(x.shape),
-            )
+        sizes = check_clip(x, self.in_channels)
         if self.remove_static and sizes["T"] < 2:
             raise ShapeError(
                 f"clip: tiny3d with remove_static=True needs T >= 2 frames (one frame has no change), got shape {tuple(x.shape)}. "
@@ -108,10 +102,6 @@ def _block(cin: int, cout: int) -> nn.Sequential:
     groups = math.gcd(cout, 4)
     return nn.Sequential(nn.Conv3d(cin, cout, kernel_size=3, padding=1, bias=False), nn.GroupNorm(groups, cout), nn.ReLU(inplace=True))
 
-
-def _check_int(name: str, value: object, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise RecipeError(f"tiny3d: {name} must be an integer >= {low}, got {value!r}")
 
 
 @MODELS.register("tiny3d")

@@ -1,0 +1,31 @@
+"""Checks and transforms shared by the clip models (inputs (B, C, T, H, W))."""
+
+from __future__ import annotations
+
+import torch
+
+from mer4d.core.errors import RecipeError, ShapeError
+from mer4d.core.shapes import check_shape
+
+
+def check_clip(x: torch.Tensor, in_channels: int) -> dict[str, int]:
+    """Shape check of a clip batch, with the channel count the model was built for."""
+    sizes = check_shape(x, "B C T H W", name="clip")
+    if sizes["C"] != in_channels:
+        raise ShapeError(
+            f"clip: expected {in_channels} channel(s) (B, C={in_channels}, T, H, W), got shape {tuple(x.shape)} "
+            f"with C={sizes['C']}; build the model with in_channels={sizes['C']} or convert the clips",
+            "B C T H W", tuple(x.shape),
+        )
+    return sizes
+
+
+def check_int(model: str, name: str, value: object, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise RecipeError(f"{model}: {name} must be an integer >= {low}, got {value!r}")
+
+
+def remove_static(x: torch.Tensor) -> torch.Tensor:
+    """Subtract each pixel's temporal mean: identity and lighting are (nearly) static within a
+    clip while the expression is the change, so a model then sees the change, not the subject."""
+    return x - x.mean(dim=2, keepdim=True)
