@@ -21,7 +21,9 @@ if [ "$managed" = 1 ]; then
   say "installing into ./.venv -- run 'source .venv/bin/activate' afterwards"
 fi
 
-# System libraries: open3d loads libusb-1.0 at import time.
+# System libraries: open3d loads libusb-1.0 at import time. (ldconfig lives in sbin, which a
+# non-login PATH may lack.)
+export PATH="$PATH:/usr/sbin:/sbin"
 missing=()
 ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0' || missing+=(libusb-1.0-0)
 ldconfig -p 2>/dev/null | grep -q 'libgomp.so.1' || missing+=(libgomp1)
