@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import yaml
@@ -24,6 +25,9 @@ def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_EXPONENT_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
+
+
 def parse_override(text: str) -> tuple[list[str], Any]:
     """Split ``"train.lr=0.01"`` into (["train", "lr"], 0.01); the value is read as YAML.
 
@@ -40,12 +44,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw  # not valid YAML (e.g. an unbalanced bracket): keep the literal string
-    # YAML reads 1e-3 as a string (it wants 1.0e-3); researchers type 1e-3.
-    if isinstance(value, str):
-        try:
-            value = float(value) if any(c in value.lower() for c in ".e") and value.strip() else value
-        except ValueError:
-            pass
+    # YAML 1.1 reads 1e-3 as a string (it wants 1.0e-3); researchers type 1e-3.
+    if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):
+        value = float(value)
     return path, value
 
 
@@ -69,15 +70,13 @@ def check_key_path(path: list[str], origin: str, model: type[BaseModel] = Recipe
 
 def set_path(data: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
     """A copy of ``data`` with ``value`` written at the dotted ``path``."""
-    nested: Any = value
-    for part in reversed(path):
-        nested = {part: nested}
-    replaced = deep_merge(data, nested)
-    # deep_merge would merge a mapping value into an existing mapping; --set replaces it.
+    replaced = copy.deepcopy(data)
     cursor = replaced
     for part in path[:-1]:
+        if not isinstance(cursor.get(part), dict):
+            cursor[part] = {}
         cursor = cursor[part]
-    cursor[path[-1]] = copy.deepcopy(value)
+    cursor[path[-1]] = copy.deepcopy(value)  # --set replaces a mapping value, it does not merge into it
     return replaced
 
 

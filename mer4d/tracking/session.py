@@ -68,10 +68,11 @@ def _reopen_parent(client, run_id: str, loaded: LoadedRecipe) -> str:
         raise TrackingError(f"--resume {run_id}: that run already FINISHED; there is nothing to resume (start a new run without --resume)")
     with tempfile.TemporaryDirectory() as tmp:
         stored = Path(client.download_artifacts(run_id, RECIPE_ARTIFACT, tmp)).read_text()
-    if stored != recipe_to_yaml(loaded.recipe):
+    current = recipe_to_yaml(loaded.recipe)
+    if stored != current:
         import difflib
 
-        diff = "\n".join(difflib.unified_diff(stored.splitlines(), recipe_to_yaml(loaded.recipe).splitlines(), "stored", "now", lineterm="", n=0))
+        diff = "\n".join(difflib.unified_diff(stored.splitlines(), current.splitlines(), "stored", "now", lineterm="", n=0))
         raise TrackingError(f"--resume {run_id}: the recipe differs from the one the run started with; resume with the same recipe, profile and --set values:\n{diff}")
     client.update_run(run_id, status="RUNNING")
     return run_id

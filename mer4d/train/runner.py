@@ -65,14 +65,15 @@ def build_folds(recipe: Recipe, corpus: Corpus) -> list[Fold]:
     )
 
 
-def run_fold(recipe: Recipe, corpus: Corpus, fold: Fold, number: int, targets: np.ndarray, classes: tuple[str, ...], tracker: Tracker, progress: bool) -> FoldOutcome:
+def run_fold(
+    recipe: Recipe, corpus: Corpus, fold: Fold, number: int, targets: np.ndarray, classes: tuple[str, ...], in_channels: int, tracker: Tracker, progress: bool
+) -> FoldOutcome:
     """Train on the fold's training subjects and predict its test subjects once."""
     seed = fold_seed(recipe.seed, number)
     seed_everything(seed)
     train_pos, val_pos = fold.train, None
     if recipe.train.val_fraction > 0:
         train_pos, val_pos = inner_validation_split(corpus.index, fold.train, recipe.train.val_fraction, seed)
-    in_channels = int(corpus.load_clip(int(fold.train[0])).shape[0])
     model = build_model(recipe.model.name, num_classes=len(classes), in_channels=in_channels, **recipe.model.params)
     tracker.start_fold(number, fold.name, {"train_clips": len(train_pos), "val_clips": 0 if val_pos is None else len(val_pos), "test_clips": len(fold.test)})
     result = fit(
@@ -101,6 +102,7 @@ def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: boo
     targets = encode_targets(corpus.index, recipe.dataset.task, classes)
     folds = build_folds(recipe, corpus)
     done = tracker.completed_folds()
+    in_channels = int(corpus.load_clip(0).shape[0])  # every clip of a corpus has the same channels
     outcomes: list[FoldOutcome] = []
     for number, fold in enumerate(tqdm(folds, desc="folds", disable=not progress, unit="fold")):
         if number in done:
@@ -109,7 +111,7 @@ def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: boo
             outcomes.append(done[number])
             log.info(f"fold {number + 1}/{len(folds)} {fold.name}: finished in an earlier attempt, reused")
             continue
-        outcome = run_fold(recipe, corpus, fold, number, targets, classes, tracker, progress)
+        outcome = run_fold(recipe, corpus, fold, number, targets, classes, in_channels, tracker, progress)
         tracker.finish_fold(outcome)
         outcomes.append(outcome)
         headline = f"UF1 {outcome.metrics['uf1']:.3f}" if "uf1" in outcome.metrics else f"macro F1 {outcome.metrics['macro_f1']:.3f}"

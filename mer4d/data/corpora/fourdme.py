@@ -63,7 +63,7 @@ def _folds(index: pd.DataFrame, seed: int) -> tuple[pd.Series, str]:
     given = index["fold"]
     if given.notna().all() and given.nunique() >= 2 and (index.groupby("subject")["fold"].nunique() == 1).all():
         return given.astype(str), "label file"
-    folds = subject_kfold(index.assign(emotion=index["emotion"]), k=min(5, index["subject"].nunique()), seed=seed, stratify="emotion")
+    folds = subject_kfold(index, k=min(5, index["subject"].nunique()), seed=seed, stratify="emotion")
     out = pd.Series(index=index.index, dtype=object)
     for fold in folds:
         out.iloc[fold.test] = fold.name.split("=")[-1]

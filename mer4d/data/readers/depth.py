@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from mer4d.core.errors import DataError
-from mer4d.data.readers.frames import list_frames, select_frames
+from mer4d.data.readers.frames import list_frames, select_frames, stack_frames
 
 DEPTH_SUFFIXES = (".png", ".tif", ".tiff")
 
@@ -53,8 +53,8 @@ def read_depth(folder_or_file: str | Path, first: int | None = None, last: int |
 
 def _read_folder(folder: Path, first: int | None, last: int | None, allow_gaps: bool) -> tuple[np.ndarray, np.ndarray]:
     chosen = select_frames(list_frames(folder, DEPTH_SUFFIXES), first, last, folder, allow_gaps)
-    depth: np.ndarray | None = None
-    for t, (number, path) in enumerate(chosen):
+
+    def read(number: int, path: Path) -> np.ndarray:
         # IMREAD_UNCHANGED keeps the 16 bits; the default flag would squash them to 8.
         image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if image is None:
@@ -65,16 +65,9 @@ def _read_folder(folder: Path, first: int | None, last: int | None, allow_gaps: 
                 f"depth frame {number} ({path}) is {kind}; depth must be 16-bit single-channel (values in millimetres). "
                 "An 8-bit or colour PNG is a visualisation of depth, not the measurement; use the raw depth export."
             )
-        if depth is None:
-            depth = np.empty((len(chosen), *image.shape), dtype=np.float32)
-        elif image.shape != depth.shape[1:]:
-            raise DataError(
-                f"depth frame {number} ({path}) is {image.shape[1]}x{image.shape[0]} (WxH) but frame {chosen[0][0]} is "
-                f"{depth.shape[2]}x{depth.shape[1]}; all frames of a clip must have the same size"
-            )
-        depth[t] = image
-    assert depth is not None  # select_frames never returns an empty list
-    return depth, np.array([n for n, _ in chosen], dtype=np.int64)
+        return image
+
+    return stack_frames(chosen, read, np.float32)
 
 
 def _read_npy(path: Path, first: int | None, last: int | None) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ absolute frame numbers, so a range ``[first, last]`` selects by number, not by p
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import cv2
@@ -157,23 +157,37 @@ def read_frames(
             image, or a frame whose size differs from the first one (file and frame number named).
         RecipeError: ``color`` is not "gray" or "rgb".
     """
-    channels = check_color(color)
+    check_color(color)
     chosen = select_frames(list_frames(folder), first, last, folder, allow_gaps)
     flag = cv2.IMREAD_GRAYSCALE if color == "gray" else cv2.IMREAD_COLOR
-    frames: np.ndarray | None = None
-    for t, (number, path) in enumerate(chosen):
+
+
+    def read(number: int, path: Path) -> np.ndarray:
         image = cv2.imread(str(path), flag)
         if image is None:
             raise DataError(f"frame {number} ({path}) cannot be read as an image: the file is corrupt, empty or not a {path.suffix} image")
-        chw = to_chw(image, color)
+        return to_chw(image, color)
+
+    return stack_frames(chosen, read, np.uint8)
+
+
+def stack_frames(chosen: list[tuple[int, Path]], read: Callable[[int, Path], np.ndarray], dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    """Read ``chosen`` (number, path) frames with ``read`` into one (T, ...) array, plus the numbers.
+
+    The array is allocated once from the first frame (clips hold hundreds of frames); a frame
+    whose size differs from the first raises :class:`DataError` naming both.
+    """
+    frames: np.ndarray | None = None
+    for t, (number, path) in enumerate(chosen):
+        image = read(number, path)
         if frames is None:
-            # Allocate once from the first frame: clips can hold hundreds of frames.
-            frames = np.empty((len(chosen), channels, *chw.shape[1:]), dtype=np.uint8)
-        elif chw.shape != frames.shape[1:]:
+            frames = np.empty((len(chosen), *image.shape), dtype=dtype)
+        elif image.shape != frames.shape[1:]:
             raise DataError(
-                f"frame {number} ({path}) is {chw.shape[2]}x{chw.shape[1]} (WxH) but frame {chosen[0][0]} ({chosen[0][1].name}) "
-                f"is {frames.shape[3]}x{frames.shape[2]}; all frames of a clip must have the same size"
+                f"frame {number} ({path}) is {image.shape[-1]}x{image.shape[-2]} (WxH) but frame {chosen[0][0]} ({chosen[0][1].name}) "
+                f"is {frames.shape[-1]}x{frames.shape[-2]}; all frames of a clip must have the same size"
             )
-        frames[t] = chw
-    assert frames is not None  # select_frames never returns an empty list
+        frames[t] = image
+    if frames is None:
+        raise DataError("no frames were selected")  # select_frames never returns an empty list
     return frames, np.array([n for n, _ in chosen], dtype=np.int64)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from mer4d.core.containers import MeshSeq
 from mer4d.core.errors import DataError
 from mer4d.labels.au_emotion import FOURDME_EMOTIONS, emotions_from_aus, format_emotions
 from mer4d.labels.aus import AUToken, format_aus
@@ -29,7 +30,7 @@ from mer4d.render import Rig, View, get_renderer
 from mer4d.synth.animation import synthesize
 from mer4d.synth.catalog import STATIC_CHOICES, draw_combination
 from mer4d.synth.events import Distractors, profile, sample_event
-from mer4d.synth.face import make_face
+from mer4d.synth.face import FaceModel, make_face
 from mer4d.synth.identity import sample_identity
 from mer4d.synth.writers.files import write_ply, write_xlsx
 
@@ -94,6 +95,21 @@ def vertex_colors(face) -> np.ndarray:
     return tex[py, px]
 
 
+@dataclass(frozen=True)
+class SubjectMesh:
+    """A subject's face plus what its written meshes share across clips (built once per subject)."""
+
+    face: FaceModel
+    keep: np.ndarray  # vertices written to the PLY files
+    faces: np.ndarray  # their triangles
+    colors: np.ndarray  # their RGB colours
+
+    @classmethod
+    def build(cls, face: FaceModel, stride: int) -> SubjectMesh:
+        keep, faces = decimate(face, stride)
+        return cls(face, keep, faces, vertex_colors(face)[keep])
+
+
 def write_fourdme(
     out: Path, *, size: str = "quick", seed: int = 0, subjects: int | None = None, micro_per_subject: int | None = None, progress: bool = True
 ) -> Path:
@@ -117,11 +133,11 @@ def write_fourdme(
     fold_of = np.random.default_rng([seed, 99]).permutation(n_subjects) % 5 + 1
     rows: dict[str, list[dict]] = {"micro": [], "macro": []}
     jobs = [(s, kind, i) for s in range(n_subjects) for kind, count in (("micro", spec.micro_per_subject), ("macro", spec.macro_per_subject)) for i in range(count)]
-    faces: dict[int, object] = {}
+    subjects_made: dict[int, SubjectMesh] = {}
     for s, kind, i in tqdm(jobs, desc=f"simulating 4DME ({size})", unit="clip", disable=not progress):
-        if s not in faces:
-            faces[s] = make_face(sample_identity(np.random.default_rng([seed, s])), spec.face)
-        row = _write_clip(out, faces[s], s, kind, i, spec, seed, renderer, gray_rig, kinect_rig)
+        if s not in subjects_made:
+            subjects_made[s] = SubjectMesh.build(make_face(sample_identity(np.random.default_rng([seed, s])), spec.face), spec.mesh_stride)
+        row = _write_clip(out, subjects_made[s], s, kind, i, spec, seed, renderer, gray_rig, kinect_rig)
         row["fold"] = int(fold_of[s])
         rows[kind].append(row)
     for kind, table_rows in rows.items():
@@ -133,7 +149,8 @@ def write_fourdme(
     return out
 
 
-def _write_clip(out, face, s, kind, i, spec, seed, renderer, gray_rig, kinect_rig) -> dict:
+def _write_clip(out, subject: SubjectMesh, s, kind, i, spec, seed, renderer, gray_rig, kinect_rig) -> dict:
+    face = subject.face
     rng = np.random.default_rng([seed, s, 0 if kind == "micro" else 1, i])
     sub, name = f"S{s + 1:02d}", f"S{s + 1:02d}_{'1st' if kind == 'micro' else 'mac'}_{i + 1:03d}_01_1"
     combo = draw_combination(rng)
@@ -152,23 +169,20 @@ def _write_clip(out, face, s, kind, i, spec, seed, renderer, gray_rig, kinect_ri
     for m, folder in folders.items():
         if m == "gray" or all_modalities:
             folder.mkdir(parents=True, exist_ok=True)
-    seq = animation.to_mesh_seq()
-    gray = renderer.render(_frames(seq, frames), gray_rig)
+    gray = renderer.render(_frames(animation, frames), gray_rig)
     shaded = shade(gray.texture[:, 0], gray.normals[:, 0], gray.mask[:, 0]) @ np.array([0.299, 0.587, 0.114])
     for k, t in enumerate(frames):
         cv2.imwrite(str(folders["gray"] / f"Frame_{base + t:09d}.jpg"), to_uint8(shaded[k], rng), [cv2.IMWRITE_JPEG_QUALITY, 92])
     if all_modalities:
         even = [t for t in frames if (base + t) % 2 == 0]
-        kin = renderer.render(_frames(seq, even), kinect_rig)
+        kin = renderer.render(_frames(animation, even), kinect_rig)
         rgb = shade(kin.texture[:, 0], kin.normals[:, 0], kin.mask[:, 0])
         for k, t in enumerate(even):
             m = (base + t) // 2
             cv2.imwrite(str(folders["kinect_rgb"] / f"rgb_{m:09d}.jpg"), to_uint8(rgb[k], rng)[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
             cv2.imwrite(str(folders["kinect_depth"] / f"depth_{m:09d}.png"), depth_to_png(kin.depth[k, 0], rng))
-        keep, coarse = decimate(face, spec.mesh_stride)
-        colors = vertex_colors(face)[keep]
         for t in frames:
-            write_ply(folders["mesh"] / f"mesh_{base + t:09d}.ply", animation.vertices[t, keep], coarse, colors)
+            write_ply(folders["mesh"] / f"mesh_{base + t:09d}.ply", animation.vertices[t, subject.keep], subject.faces, subject.colors)
     tokens = [AUToken(code) for code in event.aus] + ([AUToken(static, static=True)] if static else [])
     return {
         "sub_ID": sub, "fold_name": name, "Onset": onset, "Apex": apex, "Offset": offset,
@@ -177,8 +191,7 @@ def _write_clip(out, face, s, kind, i, spec, seed, renderer, gray_rig, kinect_ri
     }
 
 
-def _frames(seq, indices):
-    from mer4d.core.containers import MeshSeq
-
-    idx = list(indices)
-    return MeshSeq(seq.vertices[idx], seq.faces, seq.fps, uvs=seq.uvs, texture=seq.texture)
+def _frames(animation, indices) -> MeshSeq:
+    """The animated frames ``indices`` as a textured MeshSeq, for the renderer."""
+    mesh = animation.face.mesh
+    return MeshSeq(animation.vertices[list(indices)], mesh.faces, animation.fps, uvs=mesh.uvs, texture=mesh.texture)
