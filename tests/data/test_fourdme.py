@@ -92,3 +92,18 @@ def test_clean_fixture_loads_clips_and_check_exits_zero(tmp_path):
 def test_missing_label_file_names_the_pattern(tmp_path):
     with pytest.raises(DataError, match=r"Labelling_Micro"):
         scan(tmp_path)
+
+
+def test_clips_are_decoded_once_and_handed_out_as_copies(tmp_path, monkeypatch):
+    import mer4d.data.readers as readers
+
+    calls = []
+    real = readers.read_frames
+    monkeypatch.setattr(readers, "read_frames", lambda *a, **k: calls.append(a) or real(*a, **k))
+    rows = [r if r[3] != "/" else r[:3] + (55,) + r[4:] for r in ROWS]
+    corpus = load_fourdme(write_fixture(tmp_path, rows=rows), frames=4, size=8)
+    first = corpus.load_clip(1)
+    first[:] = -1.0
+    second = corpus.load_clip(1)
+    assert second.min() >= 0.0  # the caller's edit did not reach the cache
+    assert len(calls) == 1

@@ -163,8 +163,15 @@ def _clip_loader(index: pd.DataFrame, modality: str, frames: int, strategy: str,
     from mer4d.data.sampling import sample_clip
 
     scale = 2 if FPS[modality] == 30.0 else 1  # Kinect frames are numbered at 30 fps
+    # Sampled clips are small (C x frames x size^2); decoding the JPEGs again every epoch is not.
+    cache: dict[int, np.ndarray] = {}
 
     def load(position: int) -> np.ndarray:
+        if position not in cache:
+            cache[position] = read(position)
+        return cache[position].copy()  # callers may not change the cached array
+
+    def read(position: int) -> np.ndarray:
         row = index.iloc[position]
         first, last = row["onset"] // scale, row["offset"] // scale
         if modality == "depth":
