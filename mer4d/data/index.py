@@ -48,3 +48,25 @@ def validate_index(index: pd.DataFrame, required: Iterable[str] = REQUIRED_COLUM
     out = index.reset_index(drop=True).copy()
     out["subject"] = out["subject"].astype(str)
     return out
+
+
+LABEL_COLUMNS: tuple[str, ...] = ("emotion", "emotions", "aus")
+# Salt mixed into the seed for the label permutation, so it is not correlated with generation.
+_SHUFFLE_SALT = 0x5348_5546
+
+
+def shuffle_labels(index: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """A copy of ``index`` whose label columns are permuted together across all clips (a control).
+
+    Class counts and label co-occurrence are kept; only the pairing of labels with clips is
+    broken, so a sound pipeline must score near chance, and anything clearly above it points
+    to leakage between training and test data.
+    """
+    import numpy as np
+
+    order = np.random.default_rng([seed, _SHUFFLE_SALT]).permutation(len(index))
+    out = index.copy()
+    for column in LABEL_COLUMNS:
+        if column in out.columns:
+            out[column] = out[column].to_numpy()[order]
+    return out

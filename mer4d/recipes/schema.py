@@ -62,6 +62,8 @@ class TrainCfg(Section):
     gamma: float = Field(0.1, gt=0, le=1)
     loss: Literal["ce", "bce"] = "ce"
     resample: Literal["none", "uniform"] = "none"
+    hflip: bool = Field(False, description="mirror training clips left-right at random; only for labels a mirror keeps (emotions, not L/R AUs)")
+    class_weight: Literal["none", "balanced"] = Field("none", description="balanced: weight the loss by inverse class frequency of the training fold")
     val_fraction: float = Field(0.0, ge=0, lt=1, description=">0: early stopping on this share of the *training* subjects")
     patience: int = Field(5, ge=1)
     amp: bool = Field(True, description="mixed precision; only ever used on CUDA")

@@ -46,8 +46,25 @@ class FitResult:
     history: list[dict[str, float]]
 
 
-def make_loss(cfg: TrainCfg) -> nn.Module:
-    return nn.BCEWithLogitsLoss() if cfg.loss == "bce" else nn.CrossEntropyLoss()
+def make_loss(cfg: TrainCfg, targets: np.ndarray, num_outputs: int) -> nn.Module:
+    """The training loss; ``class_weight=balanced`` weights it from the *training* targets only.
+
+    BCE: ``pos_weight_k = negatives_k / positives_k`` (a class never positive keeps weight 1).
+    CE: ``weight_k = n / (K * count_k)`` over the K model outputs (sklearn's "balanced"); a class
+    absent from the training targets gets weight 0, it has no terms anyway.
+    """
+    balanced = cfg.class_weight == "balanced"
+    if cfg.loss == "bce":
+        if not balanced:
+            return nn.BCEWithLogitsLoss()
+        positives = targets.sum(axis=0).astype(np.float64)
+        ratio = np.where(positives > 0, (len(targets) - positives) / np.maximum(positives, 1.0), 1.0)
+        return nn.BCEWithLogitsLoss(pos_weight=torch.as_tensor(ratio, dtype=torch.float32))
+    if not balanced:
+        return nn.CrossEntropyLoss()
+    counts = np.bincount(targets, minlength=num_outputs).astype(np.float64)
+    weight = np.where(counts > 0, len(targets) / (num_outputs * np.maximum(counts, 1.0)), 0.0)
+    return nn.CrossEntropyLoss(weight=torch.as_tensor(weight, dtype=torch.float32))
 
 
 def make_optimizer(model: nn.Module, cfg: TrainCfg) -> torch.optim.Optimizer:
@@ -87,12 +104,20 @@ def make_loader(data: ClipSet, cfg: TrainCfg, seed: int, train: bool) -> DataLoa
     )
 
 
-def _run_epoch(model, loader, loss_fn, device, optimizer=None, scaler=None, amp=False) -> float:
+def mirror_half(clips: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Mirror each clip (..., H, W) left-right with probability 1/2 (a seeded draw per clip)."""
+    flip = torch.rand(len(clips), generator=generator) < 0.5
+    return torch.where(flip.view(-1, *([1] * (clips.ndim - 1))), clips.flip(-1), clips)
+
+
+def _run_epoch(model, loader, loss_fn, device, optimizer=None, scaler=None, amp=False, flip_generator=None) -> float:
     training = optimizer is not None
     model.train(training)
     total, count = 0.0, 0
     with torch.set_grad_enabled(training):
         for clips, targets in loader:
+            if training and flip_generator is not None:
+                clips = mirror_half(clips, flip_generator)
             clips, targets = clips.to(device, non_blocking=True), targets.to(device, non_blocking=True)
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
                 loss = loss_fn(model(clips), targets)
@@ -116,8 +141,9 @@ def fit(
     on_epoch: EpochCallback | None = None,
     progress: bool = True,
     desc: str = "epochs",
+    num_classes: int | None = None,
 ) -> FitResult:
-    """Train ``model`` in place.
+    """Train ``model`` in place (``num_classes``: model outputs, for ``class_weight``; default from the targets).
 
     Without ``val_set`` it trains exactly ``cfg.epochs`` epochs. With one, it keeps the weights
     of the epoch with the lowest validation loss and stops after ``cfg.patience`` epochs
@@ -126,18 +152,21 @@ def fit(
     device = pick_device(cfg.device)
     amp = cfg.amp and device.type == "cuda"
     model.to(device)
-    loss_fn = make_loss(cfg)
+    targets = train_set.targets
+    outputs = num_classes or (targets.shape[1] if targets.ndim == 2 else int(targets.max()) + 1)
+    loss_fn = make_loss(cfg, targets, outputs).to(device)
     optimizer = make_optimizer(model, cfg)
     schedule = make_schedule(optimizer, cfg)
     scaler = torch.amp.GradScaler(device.type, enabled=amp)
     loader = make_loader(train_set, cfg, seed, train=True)
+    flips = torch.Generator().manual_seed(seed + 1) if cfg.hflip else None
     val_loader = make_loader(val_set, cfg, seed, train=False) if val_set is not None else None
     history: list[dict[str, float]] = []
     best_loss, best_epoch, best_state, stale = float("inf"), cfg.epochs, None, 0
     bar = tqdm(range(1, cfg.epochs + 1), desc=desc, leave=False, disable=not progress, unit="epoch")
     for epoch in bar:
         lr = optimizer.param_groups[0]["lr"]
-        record = {"train_loss": _run_epoch(model, loader, loss_fn, device, optimizer, scaler, amp), "lr": lr}
+        record = {"train_loss": _run_epoch(model, loader, loss_fn, device, optimizer, scaler, amp, flips), "lr": lr}
         if schedule is not None:
             schedule.step()
         if val_loader is not None:

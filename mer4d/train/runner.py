@@ -85,6 +85,7 @@ def run_fold(
         on_epoch=tracker.log_epoch,
         progress=progress,
         desc=f"fold {number + 1} epochs",
+        num_classes=len(classes),
     )
     multilabel = recipe.dataset.task in MULTILABEL_TASKS
     scores = predict(model, ClipSet(corpus, fold.test, targets), recipe.train, multilabel)

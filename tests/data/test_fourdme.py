@@ -107,3 +107,19 @@ def test_clips_are_decoded_once_and_handed_out_as_copies(tmp_path, monkeypatch):
     second = corpus.load_clip(1)
     assert second.min() >= 0.0  # the caller's edit did not reach the cache
     assert len(calls) == 1
+
+
+def test_shuffle_labels_permutes_labels_jointly_and_keeps_counts(tmp_path):
+    rows = [r if r[3] != "/" else r[:3] + (55,) + r[4:] for r in ROWS]
+    root = write_fixture(tmp_path, rows=rows)
+    plain, shuffled = load_fourdme(root, frames=4, size=8), load_fourdme(root, frames=4, size=8, shuffle_labels=True)
+    a, b = plain.index, shuffled.index
+    assert sorted(a["emotion"]) == sorted(b["emotion"]) and list(a["clip_id"]) == list(b["clip_id"])
+    assert list(a["emotion"]) != list(b["emotion"])  # seed 0 moves labels on this fixture
+    # each clip's emotion string, emotion list and AUs still belong together (one permutation)
+    pairs = {(e, tuple(es), tuple(au)) for e, es, au in zip(a["emotion"], a["emotions"], a["aus"], strict=True)}
+    assert {(e, tuple(es), tuple(au)) for e, es, au in zip(b["emotion"], b["emotions"], b["aus"], strict=True)} == pairs
+    assert shuffled.fingerprint != plain.fingerprint and "SHUFFLED" in shuffled.description
+    np.testing.assert_array_equal(plain.load_clip(2), shuffled.load_clip(2))  # clips untouched
+    with pytest.raises(DataError, match="shuffle_labels must be true or false"):
+        load_fourdme(root, shuffle_labels="yes")

@@ -61,3 +61,12 @@ def test_depth_and_meshes_are_in_the_documented_formats(sim):
     seq = read_mesh_seq(row["mesh_dir"])
     assert len(seq) == row["offset"] - row["onset"] + 1 and seq.colors is not None
     assert list(seq.frame_numbers) == list(range(row["onset"], row["offset"] + 1))
+
+
+def test_quick_size_meets_the_minimum_and_drift_grows_with_window():
+    from mer4d.synth.writers.fourdme import SIZES, head_drift
+
+    quick = SIZES["quick"]
+    assert quick.subjects >= 12 and quick.subjects * quick.micro_per_subject >= 60
+    assert head_drift(40, 60.0) == pytest.approx(0.25 * (40 / 60) ** 0.5)  # ~0.2 over a micro window
+    assert head_drift(260, 60.0) / head_drift(40, 60.0) == pytest.approx((260 / 40) ** 0.5)

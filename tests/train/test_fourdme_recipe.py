@@ -10,7 +10,7 @@ from mer4d.tracking.session import run_tracked
 
 def test_res3d_recipe_on_a_tiny_simulated_4dme(store, tmp_path):
     root = write_fourdme(tmp_path / "sim", subjects=3, micro_per_subject=3, seed=0, progress=False)
-    overrides = [f"dataset.root={root}", "preprocess.size=24", "sampling.frames=4", "train.epochs=1", "model.params.width=4"]
+    overrides = [f"dataset.root={root}", "preprocess.size=24", "train.epochs=1", "model.params.width=4"]
     loaded = load_recipe(REPO / "recipes" / "4dme_res3d.yaml", overrides, profile="quick")
     tracked = run_tracked(loaded, progress=False)
     metrics = MlflowClient(store).get_run(tracked.run_id).data.metrics

@@ -23,7 +23,7 @@ from mer4d.core.errors import DataError
 from mer4d.data.corpora.fourdme_labels import parse_rows, read_sheet
 from mer4d.data.corpora.registry import DATASETS
 from mer4d.data.corpus import Corpus
-from mer4d.data.index import validate_index
+from mer4d.data.index import shuffle_labels as shuffled, validate_index
 from mer4d.data.problems import Problem, raise_if_fatal
 from mer4d.data.protocols import subject_kfold
 from mer4d.labels.au_emotion import FOURDME_EMOTIONS
@@ -132,8 +132,13 @@ def load_fourdme(
     kinds: tuple[str, ...] = ("micro",),
     sim_size: str = "quick",
     sim_seed: int = 0,
+    shuffle_labels: bool = False,
 ) -> Corpus:
-    """4DME (or its simulation when no root is given): multi-label emotions, gray/RGB/depth clips."""
+    """4DME (or its simulation when no root is given): multi-label emotions, gray/RGB/depth clips.
+
+    ``shuffle_labels=True`` permutes the labels across clips (seeded by ``seed``): the chance-level
+    control a result should be compared with.
+    """
     if root is None:
         from mer4d.data.cache import simulated_dataset
 
@@ -145,6 +150,11 @@ def load_fourdme(
         raise DataError(f"4DME: modality '{modality}' is not a 2D clip modality; expected gray, rgb or depth (meshes go through the renderer)")
     index, problems = scan(Path(root), seed=seed, kinds=tuple(kinds))
     raise_if_fatal(problems, "4dme", root)
+    if not isinstance(shuffle_labels, (bool, np.bool_)):
+        raise DataError(f"4DME: dataset.params.shuffle_labels must be true or false, got {shuffle_labels!r}")
+    if shuffle_labels:
+        index = shuffled(index, seed)
+        origin += ", labels SHUFFLED (control)"
     column = f"{modality}_dir"
     if index[column].isna().any():
         raise DataError(f"4DME: {index[column].isna().sum()} clip(s) have no {modality} folder, e.g. {index.loc[index[column].isna(), 'clip_id'].iloc[0]}")

@@ -10,11 +10,8 @@ import numpy as np
 from mer4d.core.errors import DataError
 from mer4d.data.corpora.registry import DATASETS
 from mer4d.data.corpus import Corpus
-from mer4d.data.index import validate_index
+from mer4d.data.index import shuffle_labels as shuffled, validate_index
 from mer4d.synth.toy import EMOTIONS, make_toy_clips
-
-# Salt mixed into the seed for the label permutation, so it is not correlated with generation.
-_SHUFFLE_SALT = 0x5348_5546
 
 
 @DATASETS.register("toy")
@@ -56,8 +53,7 @@ def load_toy(
         subjects=subjects, clips_per_class=clips_per_class, num_classes=num_classes, frames=frames, size=size, seed=seed
     )
     if shuffle_labels:
-        rng = np.random.default_rng([seed, _SHUFFLE_SALT])
-        index["emotion"] = rng.permutation(index["emotion"].to_numpy())
+        index = shuffled(index, seed)
     index = validate_index(index, source="toy dataset")
     clips.setflags(write=False)  # load_clip hands out copies; the cache itself must never change
 

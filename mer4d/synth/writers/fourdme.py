@@ -48,12 +48,20 @@ class SizeSpec:
 
 
 SIZES = {
-    "quick": SizeSpec(12, 5, 1, "quick", 2, 128, 96, False),
+    "quick": SizeSpec(12, 10, 1, "quick", 2, 128, 96, False),
     "full": SizeSpec(40, 7, 2, "full", 1, 320, 192, True),
 }
-GRAY_VIEW = dict(name="gray", projection="orthographic", extent_mm=210.0, distance_mm=600.0, target=(0.0, 20.0, 0.0))
+GRAY_VIEW = dict(name="gray", projection="orthographic", extent_mm=180.0, distance_mm=600.0, target=(0.0, 20.0, 0.0))
 KINECT_VIEW = dict(name="kinect", yaw_deg=8.0, pitch_deg=-4.0, projection="pinhole", fov_deg=24.0, distance_mm=700.0, target=(0.0, 15.0, 0.0))
+# Head drift grows like a random walk, with the square root of the window's duration: a subject told
+# to keep still drifts ~0.2 degrees / 0.2 mm over a 0.7 s micro window, ~0.5 over a 4 s macro one.
+DRIFT_PER_SQRT_S = 0.25
 LIGHT = np.array([0.25, 0.45, 0.86]) / np.linalg.norm([0.25, 0.45, 0.86])
+
+
+def head_drift(n_frames: int, fps: float) -> float:
+    """Largest head excursion per axis (degrees and mm) over a window of ``n_frames``."""
+    return DRIFT_PER_SQRT_S * float(np.sqrt(n_frames / fps))
 
 
 def shade(rendered_texture: np.ndarray, normals: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -160,7 +168,8 @@ def _write_clip(out, subject: SubjectMesh, s, kind, i, spec, seed, renderer, gra
     tracks = [(profile(event, window), event.aus)]
     if static is not None:
         tracks.append((np.ones(window), {static: float(rng.uniform(0.3, 0.8))}))
-    animation = synthesize(face, tracks, window, 60.0, rng, Distractors())
+    drift = head_drift(window, 60.0)
+    animation = synthesize(face, tracks, window, 60.0, rng, Distractors(head_motion_mm=drift, head_motion_deg=drift))
     base = int(rng.integers(200, 9000)) * 2  # absolute frame number of the window start (even, for 30 fps pairing)
     onset, apex, offset = base + event.onset, base + event.apex, base + event.offset
     frames = range(event.onset, event.offset + 1)
