@@ -23,7 +23,8 @@ from mer4d.core.errors import DataError
 from mer4d.data.corpora.fourdme_labels import parse_rows, read_sheet
 from mer4d.data.corpora.registry import DATASETS
 from mer4d.data.corpus import Corpus
-from mer4d.data.index import shuffle_labels as shuffled, validate_index
+from mer4d.data.index import shuffle_labels as shuffled
+from mer4d.data.index import validate_index
 from mer4d.data.problems import Problem, raise_if_fatal
 from mer4d.data.protocols import subject_kfold
 from mer4d.labels.au_emotion import FOURDME_EMOTIONS

@@ -10,7 +10,8 @@ import numpy as np
 from mer4d.core.errors import DataError
 from mer4d.data.corpora.registry import DATASETS
 from mer4d.data.corpus import Corpus
-from mer4d.data.index import shuffle_labels as shuffled, validate_index
+from mer4d.data.index import shuffle_labels as shuffled
+from mer4d.data.index import validate_index
 from mer4d.synth.toy import EMOTIONS, make_toy_clips
 
 

@@ -1,0 +1,142 @@
+"""A 4D clip -> per-view domain frames -> cross-domain dynamic images (the CCDN input).
+
+Steps (DESIGN §7, ``algorithms.md`` §1-2), each decided once per clip:
+
+1. clean, align to the canonical frontal pose (landmarks when the clip has them, else ICP
+   against the canonical template face), crop the face (:mod:`mer4d.geometry`);
+2. render left / front / right orthographic views (yaw ``±yaw_deg``) at ``oversample x size``;
+3. give every view its own face crop: the square around the union of its face mask over the
+   clip, resized to ``size x size``;
+4. domains per view and frame (:mod:`mer4d.preprocess.domains`): DPI, E-DPI, gray texture;
+5. approximate rank pooling over time, then min-max to [0, 1] per (view, domain) after clipping
+   to the 1st-99th percentiles (a few rim pixels must not set the range).
+
+The result, ``(V, D, H, W)`` float32, stacks the D domain dynamic images of a view as channels:
+with the default domains (dpi, edpi, texture) that is a 3-channel "cross-domain" image per view.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from mer4d.core.containers import MeshSeq
+from mer4d.core.errors import RecipeError
+from mer4d.preprocess.domains import EDPI_METHODS, dpi, edpi, gray_texture
+
+DOMAINS_4D = ("dpi", "edpi", "texture")
+
+
+@dataclass(frozen=True)
+class MeshViewSettings:
+    """How a mesh clip becomes view images. Part of every cache key: change one, re-render."""
+
+    views: tuple[str, ...] = ("left", "front", "right")
+    yaw_deg: float = 30.0  # a guess (algorithms.md §2): the CCDN paper's angles are not public
+    size: int = 224
+    domains: tuple[str, ...] = DOMAINS_4D
+    edpi: str = "highpass"
+    oversample: float = 1.25  # render larger, then crop each view to its own face box
+    frames: int = 0  # > 0: uniformly pick this many frames onset->offset before rendering
+    align: str = "auto"  # "auto" | "landmarks" | "icp" | "none"
+    crop: bool = True
+    backend: str = "open3d"
+
+    def __post_init__(self) -> None:
+        unknown = [d for d in self.domains if d not in DOMAINS_4D]
+        if unknown or not self.domains:
+            raise RecipeError(f"render.domains: unknown {unknown or 'empty list'}; expected some of {', '.join(DOMAINS_4D)}")
+        if self.edpi not in EDPI_METHODS:
+            raise RecipeError(f"render.edpi: unknown method {self.edpi!r}; expected one of {', '.join(EDPI_METHODS)}")
+        if self.align not in ("auto", "landmarks", "icp", "none"):
+            raise RecipeError(f"render.align: expected auto, landmarks, icp or none, got {self.align!r}")
+
+
+@functools.lru_cache(maxsize=1)
+def canonical_template():
+    """The ICP target: the simulator's average face, which defines the canonical frame."""
+    from mer4d.synth.face import make_face
+    from mer4d.synth.identity import Identity
+
+    return make_face(Identity(), "quick").mesh
+
+
+def prepare_clip(seq: MeshSeq, settings: MeshViewSettings) -> MeshSeq:
+    """Clean, align once from the onset (frame 0) and crop the face."""
+    from mer4d.geometry import align_clip, clean_mesh_seq, crop_mesh_seq
+
+    seq, _ = clean_mesh_seq(seq)
+    if settings.align != "none":
+        seq, _ = align_clip(seq, method=settings.align, template_mesh=canonical_template())
+    if settings.crop:
+        seq, _ = crop_mesh_seq(seq)
+    return seq
+
+
+def view_frames(seq: MeshSeq, settings: MeshViewSettings) -> dict[str, np.ndarray]:
+    """Render a prepared clip: ``{domain: (T, V, size, size) float32}`` plus ``"mask"`` (bool)."""
+    from mer4d.render import Rig, get_renderer
+
+    if settings.frames > 0 and len(seq) > settings.frames:
+        keep = np.linspace(0, len(seq) - 1, settings.frames).round().astype(int)
+        seq = MeshSeq(seq.vertices[keep], seq.faces, seq.fps, uvs=seq.uvs, texture=seq.texture, colors=seq.colors)
+    lo, hi = seq.vertices[0].min(axis=0), seq.vertices[0].max(axis=0)
+    extent = float(np.max(hi - lo)) * 1.1  # covers the face at any yaw
+    px = int(round(settings.size * settings.oversample))
+    rig = Rig.from_names(settings.views, yaw_deg=settings.yaw_deg, size=px, extent_mm=extent, target=tuple(float(c) for c in (lo + hi) / 2))
+    domains = ("depth", "texture") if "texture" in settings.domains or settings.edpi == "mix" else ("depth",)
+    out = get_renderer(settings.backend).render(seq, rig, domains)
+    # Domains are computed at render resolution (where the mask is exact), then each view is cut
+    # to its own face box: resizing depth first would blend the background into the rim.
+    full: dict[str, np.ndarray] = {"dpi": dpi(out.depth, out.mask)}
+    gray = gray_texture(out.texture, out.mask) if out.texture is not None else None
+    if "texture" in settings.domains:
+        full["texture"] = gray
+    if "edpi" in settings.domains:
+        full["edpi"] = edpi(full["dpi"], out.mask, settings.edpi, gray=gray)
+    boxes = [_face_box(out.mask[:, v]) for v in range(len(rig))]
+    frames = {name: _crop(full[name], boxes, settings.size) for name in settings.domains}
+    frames["mask"] = _crop(out.mask.astype(np.float32), boxes, settings.size) > 0.5
+    return frames
+
+
+def dynamic_images(frames: dict[str, np.ndarray], domains: tuple[str, ...]) -> np.ndarray:
+    """(V, D, H, W) float32: rank-pooled domain frames, min-max to [0, 1] per (view, domain)."""
+    from mer4d.preprocess.dynamic import dynamic_image
+
+    stacked = np.stack([frames[d] for d in domains], axis=2)  # (T, V, D, H, W)
+    if stacked.shape[0] < 2:
+        raise RecipeError(f"dynamic images need at least 2 frames, the clip has {stacked.shape[0]}")
+    return dynamic_image(np.ascontiguousarray(stacked.transpose(1, 0, 2, 3, 4)), dim=1, normalize="minmax", percentiles=(1.0, 99.0)).astype(np.float32)
+
+
+def clip_dynamic_images(seq: MeshSeq, settings: MeshViewSettings) -> np.ndarray:
+    """The whole chain for one clip: ``(V, D, size, size)`` float32 cross-domain dynamic images."""
+    return dynamic_images(view_frames(prepare_clip(seq, settings), settings), settings.domains)
+
+
+def _face_box(mask: np.ndarray) -> tuple[int, int, int]:
+    """(row, col, side) of the smallest square holding the mask's union over frames, with a 4% margin."""
+    union = mask.any(axis=0)
+    height, width = union.shape
+    if not union.any():
+        return 0, 0, min(height, width)
+    rows, cols = np.flatnonzero(union.any(axis=1)), np.flatnonzero(union.any(axis=0))
+    side = int(np.ceil(max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) * 1.04))
+    side = min(side, height, width)
+    r0 = int(np.clip((rows[0] + rows[-1] + 1 - side) // 2, 0, height - side))
+    c0 = int(np.clip((cols[0] + cols[-1] + 1 - side) // 2, 0, width - side))
+    return r0, c0, side
+
+
+def _crop(images: np.ndarray, boxes: list[tuple[int, int, int]], size: int) -> np.ndarray:
+    """(T, V, H, W) -> (T, V, size, size): each view cut to its box and resized (area averaging)."""
+    import cv2
+
+    out = np.empty((images.shape[0], images.shape[1], size, size), dtype=np.float32)
+    for v, (r0, c0, side) in enumerate(boxes):
+        for t in range(images.shape[0]):
+            out[t, v] = cv2.resize(np.ascontiguousarray(images[t, v, r0 : r0 + side, c0 : c0 + side], dtype=np.float32), (size, size), interpolation=cv2.INTER_AREA)
+    return out

@@ -1,0 +1,69 @@
+"""Mesh clip -> left/front/right domain frames -> cross-domain dynamic images."""
+
+import numpy as np
+import pytest
+
+from mer4d.core.errors import RecipeError
+from mer4d.preprocess.domains import DPI_FLOOR, dpi, edpi
+from mer4d.preprocess.mesh_views import MeshViewSettings, clip_dynamic_images, prepare_clip, view_frames
+from mer4d.synth import Distractors
+from mer4d.synth.animation import synthesize
+from mer4d.synth.face import make_face
+from mer4d.synth.identity import Identity
+
+
+@pytest.fixture(scope="module")
+def clip():
+    face = make_face(Identity(), "quick")
+    ramp = np.linspace(0.0, 1.0, 6)
+    return synthesize(face, [(ramp, {"L12": 2.0})], 6, 60.0, np.random.default_rng(0), Distractors.none()).to_mesh_seq()
+
+
+def test_dpi_is_per_clip_nearer_brighter_and_zero_outside():
+    depth = np.full((2, 1, 2, 2), np.nan, np.float32)
+    depth[0, 0] = [[100.0, 110.0], [np.nan, 120.0]]
+    depth[1, 0] = [[105.0, 110.0], [np.nan, 120.0]]
+    mask = np.isfinite(depth)
+    out = dpi(depth, mask)
+    assert out[0, 0, 0, 0] == pytest.approx(1.0) and out[0, 0, 1, 1] == pytest.approx(DPI_FLOOR)
+    # frame 1 has no 100 mm pixel, yet 105 mm maps with the clip's range, not its own
+    assert out[1, 0, 0, 0] == pytest.approx(DPI_FLOOR + (1 - DPI_FLOOR) * 15 / 20)
+    assert out[:, :, 1, 0].max() == 0.0
+
+
+def test_highpass_edpi_keeps_flat_regions_and_boosts_a_bump():
+    flat = np.full((1, 1, 21, 21), 0.5, np.float32)
+    mask = np.ones_like(flat, bool)
+    np.testing.assert_allclose(edpi(flat, mask), flat, atol=1e-6)
+    bump = flat.copy()
+    bump[0, 0, 10, 10] = 0.6
+    assert edpi(bump, mask)[0, 0, 10, 10] > 0.6
+    with pytest.raises(RecipeError, match="unknown E-DPI"):
+        edpi(flat, mask, method="sharpen")
+
+
+def test_views_domains_and_dynamic_images_have_the_documented_shapes(clip):
+    settings = MeshViewSettings(size=48, align="landmarks")
+    frames = view_frames(prepare_clip(clip, settings), settings)
+    for name in ("dpi", "edpi", "texture"):
+        assert frames[name].shape == (6, 3, 48, 48)
+        assert frames[name][~frames["mask"]].mean() < 0.03 and frames[name][:, :, 0, 0].max() == 0.0  # background stays dark
+    # each view's face box fills its image: the mask touches near both image borders
+    cols = np.flatnonzero(frames["mask"][0, 1].any(axis=0))
+    assert cols[0] <= 3 and cols[-1] >= 44
+    di = clip_dynamic_images(clip, settings)
+    assert di.shape == (3, 3, 48, 48) and di.dtype == np.float32 and 0.0 <= di.min() <= di.max() <= 1.0
+
+
+def test_a_static_clip_gives_flat_dynamic_images(clip):
+    static = type(clip)(np.repeat(clip.vertices[:1], 4, axis=0), clip.faces, clip.fps, uvs=clip.uvs, texture=clip.texture,
+                        landmarks=np.repeat(clip.landmarks[:1], 4, axis=0), landmark_names=clip.landmark_names)
+    di = clip_dynamic_images(static, MeshViewSettings(size=32, align="landmarks"))
+    assert np.ptp(di) == 0.0
+
+
+def test_settings_are_checked():
+    with pytest.raises(RecipeError, match="render.domains"):
+        MeshViewSettings(domains=("depth", "curvature"))
+    with pytest.raises(RecipeError, match="render.edpi"):
+        MeshViewSettings(edpi="fancy")
