@@ -280,3 +280,17 @@ def test_mesh_errors(tmp_path):
         read_mesh_seq(tmp_path)
     with pytest.raises(RecipeError, match="fps must be a positive number"):
         read_mesh_seq(tmp_path, fps=0)
+
+
+def test_simulator_ply_fast_path_equals_trimesh(tmp_path):
+    from mer4d.synth.writers.files import write_ply
+
+    rng = np.random.default_rng(2)
+    faces = np.array([[0, 1, 2], [0, 2, 3], [1, 4, 2]])
+    frames = rng.normal(size=(4, 5, 3)).astype(np.float32) * 30
+    for n, v in enumerate(frames):
+        write_ply(tmp_path / f"mesh_{n:09d}.ply", v, faces, np.full((5, 3), 200, np.uint8))
+    seq = read_mesh_seq(tmp_path)
+    by_trimesh = [np.asarray(trimesh.load(tmp_path / f"mesh_{n:09d}.ply", process=False).vertices) for n in range(4)]
+    np.testing.assert_array_equal(seq.vertices, np.stack(by_trimesh).astype(np.float32))
+    np.testing.assert_array_equal(seq.vertices, frames)

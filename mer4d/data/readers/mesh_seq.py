@@ -65,7 +65,15 @@ def read_mesh_seq(folder: str | Path, first: int | None = None, last: int | None
     ref = _load_frame(trimesh, first_number, first_path)
     vertices = np.empty((len(chosen), *ref["vertices"].shape), dtype=np.float32)
     vertices[0] = ref["vertices"]
+    ref_ply = _binary_ply_vertices(first_path.read_bytes()) if first_path.suffix.lower() == ".ply" else None
     for t, (number, path) in enumerate(chosen[1:], start=1):
+        if ref_ply is not None:
+            # Fast path for fixed-topology binary PLY: everything after the vertex block (faces)
+            # is byte-identical to frame 0, so only the positions need reading.
+            fast = _binary_ply_vertices(path.read_bytes())
+            if fast is not None and fast[1] == ref_ply[1] and fast[0].shape == vertices[t].shape:
+                vertices[t] = fast[0]
+                continue
         frame = _load_frame(trimesh, number, path)
         _check_same_topology(frame, ref, f"mesh frame {number} ({path})", f"frame {first_number} ({first_path.name})")
         vertices[t] = frame["vertices"]
@@ -78,6 +86,47 @@ def read_mesh_seq(folder: str | Path, first: int | None = None, last: int | None
         colors=ref["colors"],
         frame_numbers=np.array([n for n, _ in chosen], dtype=np.int64),
     )
+
+
+_PLY_TYPES = {"char": "i1", "uchar": "u1", "short": "<i2", "ushort": "<u2", "int": "<i4", "uint": "<u4", "float": "<f4", "double": "<f8",
+              "int8": "i1", "uint8": "u1", "int16": "<i2", "uint16": "<u2", "int32": "<i4", "uint32": "<u4", "float32": "<f4", "float64": "<f8"}
+
+
+def _binary_ply_vertices(data: bytes) -> tuple[np.ndarray, bytes] | None:
+    """(N, 3) float32 positions and the bytes after the vertex block, or None if not that simple a PLY.
+
+    Handles binary little-endian files whose first element is ``vertex`` with scalar properties
+    only (x, y, z among them); anything else goes through trimesh.
+    """
+    end = data.find(b"end_header\n")
+    if not data.startswith(b"ply") or end < 0:
+        return None
+    lines = data[:end].decode("ascii", "replace").splitlines()
+    if "format binary_little_endian 1.0" not in lines:
+        return None
+    elements = [i for i, line in enumerate(lines) if line.startswith("element ")]
+    if not elements or lines[elements[0]].split()[1] != "vertex":
+        return None
+    stop = elements[1] if len(elements) > 1 else len(lines)
+    fields = []
+    for line in lines[elements[0] + 1 : stop]:
+        parts = line.split()
+        if parts[:1] == ["property"]:
+            if len(parts) != 3 or parts[1] not in _PLY_TYPES:
+                return None
+            fields.append((parts[2], _PLY_TYPES[parts[1]]))
+    names = [n for n, _ in fields]
+    if not {"x", "y", "z"} <= set(names) or len(set(names)) != len(names):
+        return None
+    dtype = np.dtype(fields)
+    count = int(lines[elements[0]].split()[2])
+    start = end + len(b"end_header\n")
+    block = start + count * dtype.itemsize
+    if len(data) < block:
+        return None
+    records = np.frombuffer(data, dtype=dtype, count=count, offset=start)
+    xyz = np.stack([records["x"], records["y"], records["z"]], axis=1).astype(np.float32)
+    return xyz, data[block:]
 
 
 def _load_frame(trimesh: Any, number: int, path: Path) -> dict[str, Any]:
