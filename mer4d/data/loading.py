@@ -11,7 +11,7 @@ from mer4d.data.corpus import Corpus
 from mer4d.recipes.schema import Recipe
 
 # Loader keyword -> the recipe key that supplies it (so a recipe states each setting once).
-FROM_RECIPE = {"frames": "sampling.frames", "strategy": "sampling.strategy", "size": "preprocess.size"}
+FROM_RECIPE = {"frames": "sampling.frames", "strategy": "sampling.strategy", "size": "preprocess.size", "render": "render"}
 
 
 def load_corpus(recipe: Recipe) -> Corpus:
@@ -27,6 +27,6 @@ def load_corpus(recipe: Recipe) -> Corpus:
             raise RecipeError(f"dataset.params.{key}: set {FROM_RECIPE[key]} instead (it is shared by every dataset)")
     check_options(loader, cfg.params, f"dataset.params (dataset '{cfg.name}')", reserved=("root", "seed", *FROM_RECIPE))
     accepted = inspect.signature(loader).parameters
-    values = {"frames": recipe.sampling.frames, "strategy": recipe.sampling.strategy, "size": recipe.preprocess.size}
+    values = {"frames": recipe.sampling.frames, "strategy": recipe.sampling.strategy, "size": recipe.preprocess.size, "render": recipe.render.model_dump()}
     shared = {k: v for k, v in values.items() if k in accepted}
     return loader(cfg.root, seed=recipe.seed, **shared, **cfg.params)

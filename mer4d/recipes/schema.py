@@ -38,11 +38,16 @@ class SamplingCfg(Section):
 
 
 class RenderCfg(Section):
+    """How mesh clips become images (used when dataset.params.modality is mesh)."""
+
     backend: Literal["auto", "open3d", "pytorch3d"] = "open3d"
-    views: list[str] = Field(default_factory=lambda: ["front"])
-    domains: list[str] = Field(default_factory=lambda: ["depth"])
-    size: int = Field(224, ge=8)
-    magnify: bool = False
+    views: list[str] = Field(default_factory=lambda: ["left", "front", "right"], description="left, front, right")
+    yaw_deg: float = Field(30.0, gt=0, lt=90, description="yaw of the side views (a guess: the CCDN angles are not public)")
+    domains: list[str] = Field(default_factory=lambda: ["dpi", "edpi", "texture"], description="stacked as channels of each view")
+    edpi: Literal["highpass", "clahe", "mix"] = "highpass"
+    align: Literal["auto", "landmarks", "icp", "none"] = "auto"
+    size: int = Field(224, ge=32)
+    magnify: bool = Field(False, description="add EVM-magnified copies of the training clips (4DME baseline); test clips stay unmagnified")
 
 
 class ModelCfg(Section):

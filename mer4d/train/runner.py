@@ -53,16 +53,30 @@ def check_recipe_fits(recipe: Recipe) -> None:
 
 
 def build_folds(recipe: Recipe, corpus: Corpus) -> list[Fold]:
+    """The protocol's folds over the original clips; augmented copies (an ``augmented_from``
+    column holding the original's row position, -1 for originals) join their original's
+    training set and never appear in a test set."""
     task = recipe.dataset.task
     label_column = None if task in MULTILABEL_TASKS else LABEL_COLUMN[task]
-    return make_folds(
-        corpus.index,
+    source = corpus.index["augmented_from"].to_numpy() if "augmented_from" in corpus.index else np.full(len(corpus.index), -1)
+    originals = np.flatnonzero(source < 0)
+    folds = make_folds(
+        corpus.index.iloc[originals].reset_index(drop=True),
         recipe.protocol.kind,
         folds=recipe.protocol.folds,
         seed=recipe.seed,
         column=recipe.protocol.column,
         label_column=label_column,
     )
+    if len(originals) == len(source):
+        return folds
+    copies = np.flatnonzero(source >= 0)
+    out = []
+    for fold in folds:
+        train = originals[fold.train]
+        extra = copies[np.isin(source[copies], train)]
+        out.append(Fold(fold.name, np.sort(np.concatenate([train, extra])), originals[fold.test]))
+    return out
 
 
 def run_fold(

@@ -134,6 +134,8 @@ def load_fourdme(
     sim_size: str = "quick",
     sim_seed: int = 0,
     shuffle_labels: bool = False,
+    render: dict | None = None,
+    progress: bool = True,
 ) -> Corpus:
     """4DME (or its simulation when no root is given): multi-label emotions, gray/RGB/depth clips.
 
@@ -147,8 +149,8 @@ def load_fourdme(
         origin = f"built-in 4DME simulator ({sim_size}, seed {sim_seed}) cached at {root}"
     else:
         origin = f"4DME at {root}"
-    if modality not in ("gray", "rgb", "depth"):
-        raise DataError(f"4DME: modality '{modality}' is not a 2D clip modality; expected gray, rgb or depth (meshes go through the renderer)")
+    if modality not in ("gray", "rgb", "depth", "mesh"):
+        raise DataError(f"4DME: unknown modality '{modality}'; expected gray, rgb, depth or mesh (rendered to multi-view dynamic images)")
     index, problems = scan(Path(root), seed=seed, kinds=tuple(kinds))
     raise_if_fatal(problems, "4dme", root)
     if not isinstance(shuffle_labels, (bool, np.bool_)):
@@ -159,12 +161,35 @@ def load_fourdme(
     column = f"{modality}_dir"
     if index[column].isna().any():
         raise DataError(f"4DME: {index[column].isna().sum()} clip(s) have no {modality} folder, e.g. {index.loc[index[column].isna(), 'clip_id'].iloc[0]}")
-    loader = _clip_loader(index, modality, frames, strategy, size)
+    if modality == "mesh":
+        index, loader, origin = _mesh_corpus(index, render or {}, size, frames, progress, origin)
+    else:
+        loader = _clip_loader(index, modality, frames, strategy, size)
     digest = pd.util.hash_pandas_object(index[["clip_id", "onset", "apex", "offset", "emotion", "fold"]].astype(str)).sum()
     return Corpus(
         name="4dme", index=index, classes=FOURDME_EMOTIONS, load_clip=loader,
         fingerprint=f"{np.uint64(digest):016x}", description=f"{origin}: {len(index)} clips, {index['subject'].nunique()} subjects; folds {index.attrs['fold_source']}",
     )
+
+
+def _mesh_corpus(index: pd.DataFrame, render: dict, size: int, frames: int, progress: bool, origin: str):
+    """Index (+ EVM copies when ``render.magnify``) and a loader of (V, D, size, size) dynamic images."""
+    from mer4d.data.corpora.fourdme_mesh import build_dynamic_images, settings_from_render
+
+    settings = settings_from_render(render, int(render.get("size", size)), frames)
+    plain, boosted = build_dynamic_images(index, settings, bool(render.get("magnify", False)), progress)
+    arrays = plain
+    index = index.assign(augmented_from=-1)
+    if boosted is not None:
+        copies = index.assign(clip_id=index["clip_id"] + "#evm", augmented_from=np.arange(len(index)))
+        index, arrays = pd.concat([index, copies], ignore_index=True), plain + boosted
+        origin += ", + EVM-magnified training copies"
+    origin += f"; views {'/'.join(settings.views)} x domains {'/'.join(settings.domains)} at {settings.size} px"
+
+    def load(position: int) -> np.ndarray:
+        return arrays[position].copy()
+
+    return index, load, origin
 
 
 def _clip_loader(index: pd.DataFrame, modality: str, frames: int, strategy: str, size: int):
