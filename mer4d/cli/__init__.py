@@ -17,6 +17,7 @@ COMMANDS = {
     "data": ("mer4d.cli.data", "data", "Write simulated datasets, check real ones, draw contact sheets."),
     "models": ("mer4d.cli.models", "models", "List registered models."),
     "report": ("mer4d.cli.report", "report", "Print a results table of the newest finished runs."),
+    "render": ("mer4d.cli.render", "render", "Render a mesh, mesh sequence or 4D clip to view x domain PNGs."),
     "ui": ("mer4d.cli.ui", "ui", "Serve the MLflow UI for the run store on 127.0.0.1."),
 }
 

@@ -109,7 +109,9 @@ def dynamic_images(frames: dict[str, np.ndarray], domains: tuple[str, ...]) -> n
     stacked = np.stack([frames[d] for d in domains], axis=2)  # (T, V, D, H, W)
     if stacked.shape[0] < 2:
         raise RecipeError(f"dynamic images need at least 2 frames, the clip has {stacked.shape[0]}")
-    return dynamic_image(np.ascontiguousarray(stacked.transpose(1, 0, 2, 3, 4)), dim=1, normalize="minmax", percentiles=(1.0, 99.0)).astype(np.float32)
+    per_domain = np.ascontiguousarray(stacked.transpose(1, 2, 0, 3, 4))[:, :, :, None]  # (V, D, T, 1, H, W): one image per (view, domain)
+    pooled = dynamic_image(per_domain, dim=2, normalize="minmax", percentiles=(1.0, 99.0))
+    return pooled[:, :, 0].astype(np.float32)
 
 
 def clip_dynamic_images(seq: MeshSeq, settings: MeshViewSettings) -> np.ndarray:

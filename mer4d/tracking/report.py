@@ -9,8 +9,13 @@ from mer4d.tracking.store import open_client, tracking_uri
 COLUMNS = {"acc": "ACC", "uf1": "UF1", "uar": "UAR", "fold_mean_uf1": "UF1 (fold mean)", "macro_f1": "macro F1", "macro_acc": "macro acc"}
 
 
-def latest_runs(uri: str | None = None, experiments: list[str] | None = None) -> pd.DataFrame:
-    """The newest FINISHED parent run of each (experiment, recipe, profile), one row each."""
+def latest_runs(uri: str | None = None, experiments: list[str] | None = None, per_class: bool = False) -> pd.DataFrame:
+    """The newest FINISHED parent run of each (experiment, recipe, profile, variant), one row each.
+
+    ``variant`` is the run's method-changing ``--set`` overrides (e.g. ``model.params.views=[1]``
+    for a single-view CCDN), so per-view and multi-view runs of one recipe sit side by side.
+    ``per_class`` adds every per-class F1 and accuracy (the 4DME paper's Tables 6-8 layout).
+    """
     client = open_client(tracking_uri(uri))
     found = [e for e in client.search_experiments() if experiments is None or e.name in experiments]
     rows = []
@@ -23,14 +28,16 @@ def latest_runs(uri: str | None = None, experiments: list[str] | None = None) ->
                 "experiment": exp.name,
                 "recipe": tags["mer4d.recipe"],
                 "profile": tags.get("mer4d.profile", ""),
+                "variant": tags.get("mer4d.variant", ""),
                 "data": tags.get("mer4d.dataset", ""),
                 "run": run.info.run_id,
                 **{label: run.data.metrics.get(key) for key, label in COLUMNS.items()},
+                **({k: v for k, v in sorted(run.data.metrics.items()) if k.startswith(("f1_", "acc_"))} if per_class else {}),
             })
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    return table.drop_duplicates(["experiment", "recipe", "profile"]).reset_index(drop=True)
+    return table.drop_duplicates(["experiment", "recipe", "profile", "variant"]).reset_index(drop=True)
 
 
 def markdown_table(table: pd.DataFrame) -> str:

@@ -33,6 +33,12 @@ class TrackedRun:
     result: ProtocolResult
 
 
+def variant(overrides: tuple[str, ...]) -> str:
+    """The ``--set`` overrides that change the method (not where data or runs live), for grouping runs."""
+    placement = ("dataset.root=", "tracking.")
+    return " ".join(sorted(o for o in overrides if not o.startswith(placement)))
+
+
 def _new_parent(client, exp_id: str, loaded: LoadedRecipe) -> str:
     from mlflow.entities import Param
 
@@ -41,6 +47,7 @@ def _new_parent(client, exp_id: str, loaded: LoadedRecipe) -> str:
         "mer4d.recipe": loaded.recipe.name,
         "mer4d.recipe_file": str(loaded.source),
         "mer4d.profile": loaded.profile,
+        "mer4d.variant": variant(loaded.overrides),
         "mlflow.source.name": "mer4d run",
     }
     if "git_commit" in info:

@@ -68,3 +68,16 @@ def test_settings_are_checked():
         MeshViewSettings(domains=("depth", "curvature"))
     with pytest.raises(RecipeError, match="render.edpi"):
         MeshViewSettings(edpi="fancy")
+
+
+def test_dynamic_images_are_normalised_per_view_and_domain():
+    from mer4d.preprocess.mesh_views import dynamic_images
+
+    t = np.arange(5, dtype=np.float32)[:, None, None, None]
+    frames = {"dpi": np.broadcast_to(t * np.linspace(0, 1, 16).reshape(1, 1, 4, 4), (5, 2, 4, 4)).copy()}
+    frames["texture"] = 100.0 * frames["dpi"]  # a much larger range must not squash dpi
+    di = dynamic_images(frames, ("dpi", "texture"))
+    assert di.shape == (2, 2, 4, 4)
+    for v in range(2):
+        for d in range(2):
+            assert di[v, d].min() == 0.0 and di[v, d].max() == pytest.approx(1.0)

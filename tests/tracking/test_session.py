@@ -97,6 +97,12 @@ def test_report_lists_the_newest_finished_run_per_recipe(store):
     assert list(table["run"]) == [second.run_id] and first.run_id != second.run_id
     text = markdown_table(table)
     assert text.splitlines()[0].startswith("| experiment | recipe |") and f"{second.result.metrics['uf1']:.3f}" in text
+    # a --set variant (e.g. a single-view model) gets its own row; placement overrides do not
+    third = run_tracked(load_recipe(TOY_RECIPE, [*TINY, "train.lr=0.01"]), progress=False)
+    table = latest_runs(per_class=True)
+    assert set(table["run"]) == {second.run_id, third.run_id}
+    assert "train.lr=0.01" in table.loc[table["run"] == third.run_id, "variant"].iat[0]
+    assert table.loc[table["run"] == third.run_id, "f1_happiness" if "f1_happiness" in table else table.filter(like="f1_").columns[0]].notna().all()
 
 
 def test_a_deleted_experiment_gives_a_fix_not_a_traceback(store):

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from mer4d.core.errors import DataError
 from mer4d.preprocess.mesh_views import MeshViewSettings
 
-CACHE_VERSION = 1  # bump when the rendering or pooling code changes what a key produces
+CACHE_VERSION = 2  # bump when the rendering or pooling code changes what a key produces
 
 
 def settings_from_render(render: dict, size: int, frames: int) -> MeshViewSettings:

@@ -1,0 +1,350 @@
+"""``mer4d render``: look at a mesh, a mesh sequence or a dataset clip from the left / front / right views.
+
+INPUT is one mesh file (anything trimesh reads: textured OBJ, vertex-coloured PLY, bare meshes),
+a folder of per-frame meshes, or a clip id of a 4DME-layout dataset given with ``--root``. Every
+view is framed on the geometry it shows (orthographic, centred on the projected bounding box, the
+extent from its size), so a mesh in metres renders the same as one in millimetres.
+
+Only click is imported at module level: ``mer4d --help`` and ``mer4d render --help`` stay fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+VIEWS = ("left", "front", "right")
+DOMAINS = ("depth", "edpi", "texture", "normals")
+ALIGN = ("auto", "landmarks", "icp", "none")
+BACKENDS = ("auto", "open3d", "pytorch3d")  # as mer4d.render.BACKENDS, repeated so --help imports nothing
+MARGIN = 1.06  # the image side is this much wider than the mesh's projection
+MAX_LISTED = 30  # print every file written up to this many, then a summary
+
+
+def _names(kind: str, known: tuple[str, ...]):
+    """A click callback turning "a,b" into a checked tuple of names, with did-you-mean on a miss."""
+
+    def parse(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+        from mer4d.core.registry import suggest
+
+        names = tuple(dict.fromkeys(n.strip() for n in value.split(",") if n.strip()))
+        if not names:
+            raise click.BadParameter(f"name at least one {kind}: some of {','.join(known)}")
+        for name in names:
+            if name not in known:
+                close = suggest(name, known)
+                hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+                raise click.BadParameter(f"unknown {kind} {name!r}{hint} Known: {', '.join(known)}.")
+        return names
+
+    return parse
+
+
+@click.command()
+@click.argument("source", metavar="INPUT")
+@click.option("--root", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
+              help="A dataset folder in the 4DME layout; INPUT is then a clip id such as S01/S01_1st_001_01_1.")
+@click.option("--views", default="left,front,right", show_default=True, callback=_names("view", VIEWS), help="Comma-separated views.")
+@click.option("--yaw", type=click.FloatRange(-180.0, 180.0), default=30.0, show_default=True, help="Yaw of the side views, degrees.")
+@click.option("--domains", default="depth,texture", show_default=True, callback=_names("domain", DOMAINS),
+              help="Comma-separated among depth (the DPI), edpi, texture, normals (RGB = (n + 1) / 2).")
+@click.option("--size", type=click.IntRange(8, 4096), default=224, show_default=True, help="Image side in pixels.")
+@click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True, help="Renderer.")
+@click.option("--align", type=click.Choice(ALIGN), default=None,
+              help="Rigid alignment to the canonical face (then the face is cropped). Default: none for a single mesh file, "
+              "auto (landmarks, else ICP) for sequences and clips.")
+@click.option("--dynamic", is_flag=True, help="Also write the dynamic image of the sequence per view x domain.")
+@click.option("--all-frames", is_flag=True, help="Write every frame, not only onset / middle (apex) / last.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("render_out"), show_default=True, help="Output folder.")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar for sequences (on stderr).")
+def render(source: str, root: Path | None, views: tuple[str, ...], yaw: float, domains: tuple[str, ...], size: int, backend: str,
+           align: str | None, dynamic: bool, all_frames: bool, out: Path, progress: bool) -> None:
+    """Render INPUT (a mesh file, a folder of per-frame meshes, or a clip id with --root) to PNGs and a contact sheet."""
+    seq, label, keys, default_align = _load_input(source, root)
+    align = align or default_align
+    if dynamic and len(seq) < 2:
+        raise click.UsageError(f"--dynamic needs a sequence of at least 2 frames; {label} has {len(seq)}")
+    if align != "none":
+        seq = _align(seq, align, label)
+    shown = list(range(len(seq))) if all_frames else keys
+    rendered = sorted(set(range(len(seq)))) if dynamic else sorted(set(shown))
+    images = _render(seq, rendered, views, yaw, domains, size, backend, progress)
+    written = _write_frames(images, seq, rendered, shown, domains, out)
+    dynamics = _dynamic_images(images, domains) if dynamic else {}
+    written += _write_dynamic(dynamics, views, out)
+    sheet = _contact_sheet(images, dynamics, seq, rendered, keys, views, domains, out / "contact_sheet.png",
+                           f"{label} | {len(seq)} frame(s) | align {align} | {images['backend']} | {size} px")
+    _report(written + [sheet], out, f"{label}: {len(rendered)} of {len(seq)} frame(s) rendered")
+
+
+def _load_input(source: str, root: Path | None) -> tuple[Any, str, list[int], str]:
+    """(MeshSeq, label, key frame positions, default alignment) for a file, a folder or a clip id."""
+    from mer4d.core.errors import DataError
+
+    if root is not None:
+        return _load_clip(source, root)
+    path = Path(source)
+    if not path.exists():
+        raise click.BadParameter(f"{source} does not exist (no such mesh file or folder); to render a dataset clip, "
+                                 "pass its id with --root DATASET_FOLDER", param_hint="INPUT")
+    if path.is_dir():
+        from mer4d.data.readers import read_mesh_seq
+
+        seq = read_mesh_seq(path)
+        return seq, f"{path.name}/", _three(len(seq)), "auto"
+    if not path.is_file():
+        raise DataError(f"{path} is neither a regular file nor a folder")
+    return _read_single(path), path.name, [0], "none"
+
+
+def _align(seq: Any, align: str, label: str) -> Any:
+    """The pipeline's clean -> align -> face crop; a failure says how to just look at the mesh."""
+    from mer4d.geometry import GeometryError
+    from mer4d.preprocess.mesh_views import MeshViewSettings, prepare_clip
+
+    try:
+        return prepare_clip(seq, MeshViewSettings(align=align))
+    except GeometryError as exc:
+        raise GeometryError(f"--align {align} could not align {label} to the canonical face: {exc} Alignment expects a face mesh in "
+                            "millimetres; pass --align none to render the mesh as it is.") from exc
+
+
+def _three(count: int) -> list[int]:
+    """Positions of the first, middle and last frames (fewer for short sequences)."""
+    return sorted({0, (count - 1) // 2, count - 1})
+
+
+def _load_clip(clip: str, root: Path) -> tuple[Any, str, list[int], str]:
+    from mer4d.core.errors import DataError
+    from mer4d.core.registry import suggest
+    from mer4d.data.corpora.fourdme import scan
+    from mer4d.data.readers import read_mesh_seq
+
+    index, _ = scan(root)
+    hit = index[index["clip_id"] == clip.strip("/")]
+    if hit.empty:
+        ids = list(index["clip_id"])
+        close = suggest(clip, ids)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise DataError(f"clip {clip!r} is not in the dataset at {root}{hint} Clip ids look like SUBJECT/CLIP_NAME, "
+                        f"e.g. {', '.join(ids[:3])} ({len(ids)} clips; 'mer4d data check --dataset 4dme --root {root}' lists problems).")
+    row = hit.iloc[0]
+    if not isinstance(row["mesh_dir"], str):
+        raise DataError(f"clip {clip!r} has no mesh folder under {root} (expected mesh_{row['kind']}/{row['subject']}/{row['clip_name']}/)")
+    seq = read_mesh_seq(row["mesh_dir"], first=int(row["onset"]), last=int(row["offset"]))
+    numbers = list(seq.frame_numbers)
+    keys = sorted({numbers.index(n) for n in (row["onset"], row["apex"], row["offset"]) if n in numbers})
+    return seq, f"{clip} ({row['kind']}, frames {row['onset']}-{row['apex']}-{row['offset']}, {row['emotion']})", keys or [0], "auto"
+
+
+def _read_single(path: Path) -> Any:
+    """One mesh file of any format trimesh reads -> a one-frame MeshSeq (texture or colours when it has them)."""
+    import numpy as np
+
+    from mer4d.core.containers import MeshSeq
+    from mer4d.core.errors import DataError
+    from mer4d.core.optional import require
+
+    trimesh = require("trimesh", purpose="reading meshes")
+    try:
+        loaded = trimesh.load(str(path), process=False)
+    except Exception as exc:  # trimesh raises many types (ValueError, KeyError, IndexError...) on bad files
+        raise DataError(f"{path} cannot be read as a mesh; trimesh says: {type(exc).__name__}: {exc}") from exc
+    found = type(loaded).__name__
+    if isinstance(loaded, trimesh.Scene):  # several objects: one mesh, each placed by the scene graph
+        parts = [g for g in loaded.dump() if isinstance(g, trimesh.Trimesh) and len(g.faces)]
+        found = f"a scene of {len(loaded.geometry)} geometries"
+        loaded = parts[0] if len(parts) == 1 else trimesh.util.concatenate(parts) if parts else None
+    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
+        raise DataError(f"{path} holds no triangle faces (trimesh read {found}); expected a triangle mesh, not an empty file or a point cloud")
+    vertices = np.asarray(loaded.vertices, dtype=np.float32)
+    uvs, texture, colors = _appearance(loaded.visual, len(vertices))
+    return MeshSeq(vertices[None], np.asarray(loaded.faces, dtype=np.int64), 1.0, uvs=uvs, texture=texture, colors=colors,
+                   frame_numbers=np.zeros(1, dtype=np.int64))
+
+
+def _appearance(visual: Any, count: int) -> tuple[Any, Any, Any]:
+    """(uvs, texture, colors) from a trimesh visual; bare meshes give (None, None, None) and render shaded."""
+    import numpy as np
+
+    kind = getattr(visual, "kind", None)
+    if kind == "texture":
+        material = getattr(visual, "material", None)
+        image = getattr(material, "image", None) or getattr(material, "baseColorTexture", None)
+        uv = getattr(visual, "uv", None)
+        if image is not None and uv is not None and len(uv) == count:
+            return np.asarray(uv, dtype=np.float32), np.asarray(image.convert("RGB"), dtype=np.uint8), None
+        click.echo("note: the mesh has a material but no usable texture image/UVs; rendering shaded gray", err=True)
+    elif kind in ("vertex", "face"):
+        return None, None, np.asarray(visual.vertex_colors, dtype=np.uint8)[:, :3].copy()
+    return None, None, None
+
+
+def _framed_rig(vertices: Any, views: tuple[str, ...], yaw: float, size: int) -> Any:
+    """Orthographic rig whose every view is centred on the projection of ``vertices`` (T, N, 3) and fits it.
+
+    Units do not matter: extent, target and distance all come from the mesh's own size.
+    """
+    import dataclasses
+
+    import numpy as np
+
+    from mer4d.core.errors import DataError
+    from mer4d.render import Rig, camera_frame
+
+    rig = Rig.from_names(views, yaw_deg=yaw, size=size)
+    axes = np.concatenate([camera_frame(v)[1] for v in rig.views]).T  # (3, 3V): right, up, forward per view
+    low, high = np.full(axes.shape[1], np.inf), np.full(axes.shape[1], -np.inf)
+    for frame in vertices:  # per frame: long sequences never hold all projections at once
+        proj = frame.astype(np.float64) @ axes
+        low, high = np.minimum(low, proj.min(axis=0)), np.maximum(high, proj.max(axis=0))
+    framed = []
+    for v, view in enumerate(rig.views):
+        lo, hi = low[3 * v : 3 * v + 3], high[3 * v : 3 * v + 3]
+        extent = float(max(hi[0] - lo[0], hi[1] - lo[1])) * MARGIN
+        if not np.isfinite(extent) or extent <= 0:
+            raise DataError(f"the mesh has no size in the {view.name} view (all vertices project to one point); nothing to frame")
+        target = axes[:, 3 * v : 3 * v + 3] @ ((lo + hi) / 2.0)
+        # The eye sits in front of the nearest point whatever the units: depth = z - mid + distance > 0.
+        distance = float(hi[2] - lo[2]) + extent
+        framed.append(dataclasses.replace(view, extent_mm=extent, distance_mm=distance, target=tuple(float(c) for c in target)))
+    return Rig(tuple(framed))
+
+
+def _render(seq: Any, positions: list[int], views: tuple[str, ...], yaw: float, domains: tuple[str, ...], size: int,
+            backend: str, progress: bool) -> dict[str, Any]:
+    """Render ``positions`` of ``seq``; returns the domain images (T', V, H, W[, 3]) plus mask, gray and backend name."""
+    import numpy as np
+    from tqdm import tqdm
+
+    from mer4d.core.containers import MeshSeq
+    from mer4d.preprocess.domains import dpi, edpi, gray_texture
+    from mer4d.preprocess.mesh_views import MeshViewSettings
+    from mer4d.render import get_renderer
+
+    renderer = get_renderer(backend)
+    rig = _framed_rig(seq.vertices[positions], views, yaw, size)
+    wanted = ("depth", "texture", "normals") if "normals" in domains else ("depth", "texture")
+    parts = []
+    for t in tqdm(positions, desc="rendering", unit="frame", disable=not progress or len(positions) < 2):
+        one = MeshSeq(seq.vertices[t : t + 1], seq.faces, seq.fps, uvs=seq.uvs, texture=seq.texture, colors=seq.colors)
+        parts.append(renderer.render(one, rig, wanted))
+    mask = np.concatenate([p.mask for p in parts])
+    texture = np.concatenate([p.texture for p in parts])
+    images = {"mask": mask, "texture": texture, "gray": gray_texture(texture, mask), "backend": renderer.name, "views": rig.names}
+    depth = np.concatenate([p.depth for p in parts])
+    for v, view in enumerate(rig.views):
+        seen = depth[:, v][mask[:, v]]
+        if seen.size and float(seen.max() - seen.min()) < 1e-5 * view.extent_mm:  # a plane facing the camera: only ray noise
+            depth[:, v][mask[:, v]] = float(seen.min())
+    images["depth"] = dpi(depth, mask)
+    if "edpi" in domains:
+        images["edpi"] = edpi(images["depth"], mask, MeshViewSettings().edpi)
+    if "normals" in domains:
+        rgb = np.clip((np.concatenate([p.normals for p in parts]) + 1.0) / 2.0, 0.0, 1.0)
+        images["normals"] = np.where(mask[..., None], rgb, 0.0).astype(np.float32)
+    return images
+
+
+def _dynamic_images(images: dict[str, Any], domains: tuple[str, ...]) -> dict[str, Any]:
+    """{domain: (V, H, W) or (V, H, W, 3)} dynamic images in [0, 1], each normalised per view and domain."""
+    import numpy as np
+
+    from mer4d.preprocess.dynamic import dynamic_image
+    from mer4d.preprocess.mesh_views import dynamic_images
+
+    out = {}
+    for domain in domains:
+        if domain == "normals":  # one RGB dynamic image: the three channels share one range
+            clip = np.ascontiguousarray(images["normals"].transpose(1, 0, 4, 2, 3))  # (V, T, 3, H, W)
+            out[domain] = dynamic_image(clip, dim=1, normalize="minmax", percentiles=(1.0, 99.0))
+            out[domain] = np.clip(out[domain].transpose(0, 2, 3, 1), 0.0, 1.0)
+        else:  # the pipeline's pooling (mesh_views), one domain at a time; texture as gray, as the models see it
+            out[domain] = dynamic_images({domain: images["gray" if domain == "texture" else domain]}, (domain,))[:, 0]
+    return out
+
+
+def _save(path: Path, image: Any) -> Path:
+    import cv2
+    import numpy as np
+
+    pixels = np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+    if pixels.ndim == 3:
+        pixels = np.ascontiguousarray(pixels[..., ::-1])  # RGB -> OpenCV's BGR
+    if not cv2.imwrite(str(path), pixels):
+        from mer4d.core.errors import DataError
+
+        raise DataError(f"could not write {path}; check that the --out folder is writable")
+    return path
+
+
+def _write_frames(images: dict[str, Any], seq: Any, rendered: list[int], shown: list[int], domains: tuple[str, ...], out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    views = images["views"]
+    numbers = seq.frame_numbers if seq.frame_numbers is not None else range(len(seq))
+    width = len(str(max(int(n) for n in numbers)))
+    written = []
+    for t in shown:
+        prefix = "" if len(seq) == 1 else f"frame{int(numbers[t]):0{width}d}_"
+        row = rendered.index(t)
+        for v, view in enumerate(views):
+            written += [_save(out / f"{prefix}{view}_{d}.png", images[d][row, v]) for d in domains]
+    return written
+
+
+def _write_dynamic(dynamics: dict[str, Any], views: tuple[str, ...], out: Path) -> list[Path]:
+    return [_save(out / f"dynamic_{view}_{d}.png", di[v]) for d, di in dynamics.items() for v, view in enumerate(views)]
+
+
+def _contact_sheet(images: dict[str, Any], dynamics: dict[str, Any], seq: Any, rendered: list[int], keys: list[int],
+                   views: tuple[str, ...], domains: tuple[str, ...], path: Path, title: str) -> Path:
+    """A grid a person can read: views x domains for one mesh; (domain, view) rows x key frames (+ dynamic image) for a sequence."""
+    import textwrap
+
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    numbers = seq.frame_numbers if seq.frame_numbers is not None else range(len(seq))
+    label = {d: "depth (DPI)" if d == "depth" else d for d in domains}
+    if seq.uvs is None and seq.colors is None:
+        label["texture"] = "texture (no colours:\nshaded)"
+    if len(seq) == 1:
+        heads = [label[d] for d in domains]
+        rows = [(view, [images[d][0, v] for d in domains]) for v, view in enumerate(views)]
+    else:
+        heads = [f"frame {int(numbers[t])}" for t in keys] + (["dynamic image"] if dynamics else [])
+        rows = [(f"{label[d]}\n{view}", [images[d][rendered.index(t), v] for t in keys] + ([dynamics[d][v]] if dynamics else []))
+                for d in domains for v, view in enumerate(views)]
+    width, height = 1.9 * len(heads) + 0.4, 1.9 * len(rows) + 0.5
+    title = textwrap.fill(title, width=max(30, int(width * 13)))
+    fig, axes = plt.subplots(len(rows), len(heads), figsize=(width, height + 0.15 * title.count("\n")), squeeze=False)
+    for r, (name, cells) in enumerate(rows):
+        for c, image in enumerate(cells):
+            ax = axes[r, c]
+            ax.imshow(np.clip(image, 0.0, 1.0), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(heads[c], fontsize=9)
+            if c == 0:
+                ax.set_ylabel(name, fontsize=9)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0.0, 0.0, 1.0, 1.0 - (0.25 + 0.15 * title.count("\n")) / fig.get_figheight()))
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _report(written: list[Path], out: Path, summary: str) -> None:
+    click.echo(f"rendered {summary}")
+    if len(written) <= MAX_LISTED:
+        for path in written:
+            click.echo(f"wrote {path}")
+    else:
+        click.echo(f"wrote {len(written) - 1} PNGs to {out}/ (first {written[0].name}, last {written[-2].name})")
+        click.echo(f"wrote {written[-1]}")
