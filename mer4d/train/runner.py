@@ -22,7 +22,15 @@ from mer4d.recipes.schema import Recipe
 from mer4d.train.clipset import ClipSet
 from mer4d.train.engine import fit, predict, seed_everything
 from mer4d.train.inner_split import inner_validation_split
-from mer4d.train.targets import LABEL_COLUMN, MULTILABEL_TASKS, encode_targets, prediction_table, table_confusion, table_metrics
+from mer4d.train.targets import (
+    LABEL_COLUMN,
+    MULTILABEL_TASKS,
+    au_classes,
+    encode_targets,
+    prediction_table,
+    table_confusion,
+    table_metrics,
+)
 from mer4d.train.tracker import FoldOutcome, Tracker
 
 log = logging.getLogger(__name__)
@@ -113,7 +121,7 @@ def run_fold(
 def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: bool = True) -> ProtocolResult:
     """Every fold of the recipe's protocol, skipping folds the tracker already has."""
     check_recipe_fits(recipe)
-    classes = tuple(recipe.dataset.classes or corpus.classes)
+    classes = tuple(recipe.dataset.classes or (au_classes(corpus.index) if recipe.dataset.task == "au" else corpus.classes))
     targets = encode_targets(corpus.index, recipe.dataset.task, classes)
     folds = build_folds(recipe, corpus)
     done = tracker.completed_folds()

@@ -18,6 +18,30 @@ MULTILABEL_TASKS = ("emotion_multilabel", "au")
 LABEL_COLUMN = {"emotion": "emotion", "emotion_multilabel": "emotions", "au": "aus"}
 
 
+AU_MIN_SAMPLES = 10
+"""AU detection classes: AUs with more than this many clips (the 4DME paper's rule)."""
+
+
+def detection_au(code: str) -> str:
+    """The AU a detector is asked about: sides merged (L12, R12 -> AU12), as in 4DME's AU tables."""
+    from mer4d.labels.aus import au_number
+
+    return f"AU{au_number(code)}"
+
+
+def au_classes(index: pd.DataFrame, min_samples: int = AU_MIN_SAMPLES) -> tuple[str, ...]:
+    """AUs (sides merged) moving in more than ``min_samples`` original clips, by AU number.
+
+    Static ``(k)`` AUs are not targets: they are held through the clip and do not move.
+    """
+    originals = index[index["augmented_from"] < 0] if "augmented_from" in index else index
+    counts = pd.Series([a for aus in originals["aus"] for a in sorted({detection_au(c) for c in aus})]).value_counts()
+    chosen = sorted((a for a, n in counts.items() if n > min_samples), key=lambda a: int(a[2:]))
+    if not chosen:
+        raise DataError(f"AU detection: no AU occurs in more than {min_samples} clips (counts: {counts.to_dict()}); set dataset.classes to the AUs to detect")
+    return tuple(chosen)
+
+
 def encode_targets(index: pd.DataFrame, task: str, classes: tuple[str, ...]) -> np.ndarray:
     """Class ids (N,) int64 for single-label tasks, multi-hot (N, K) float32 for multi-label ones.
 
@@ -35,6 +59,8 @@ def encode_targets(index: pd.DataFrame, task: str, classes: tuple[str, ...]) -> 
         return np.array([lookup[lab] for lab in index[column]], dtype=np.int64)
     out = np.zeros((len(index), len(classes)), dtype=np.float32)
     for row, (cid, labels) in enumerate(zip(index["clip_id"], index[column], strict=True)):
+        if task == "au":  # sides merged; AUs outside the detected set are simply not targets
+            labels = [a for a in {detection_au(c) for c in labels} if a in lookup]
         for lab in labels:
             if lab not in lookup:
                 raise DataError(f"clip {cid}: label '{lab}' is not in the class set {list(classes)}")

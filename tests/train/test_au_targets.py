@@ -1,0 +1,36 @@
+"""AU detection targets: sides merged, AUs with more than ten clips, augmented copies not counted."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mer4d.core.errors import DataError
+from mer4d.train.targets import au_classes, encode_targets
+
+
+def index_of(aus_lists, augmented_from=None):
+    n = len(aus_lists)
+    table = pd.DataFrame({"clip_id": [f"c{i}" for i in range(n)], "aus": aus_lists})
+    if augmented_from is not None:
+        table["augmented_from"] = augmented_from
+    return table
+
+
+def test_au_classes_merge_sides_and_keep_those_above_ten():
+    aus = [["AU12"]] * 6 + [["L12"]] * 3 + [["R12", "AU4"]] * 2 + [["AU4"]] * 9 + [["AU1", "AU2"]] * 3
+    # AU12: 6 + 3 + 2 = 11 clips (> 10); AU4: 2 + 9 = 11; AU1/AU2: 3 each
+    assert au_classes(index_of(aus)) == ("AU4", "AU12")
+    # a clip with L12 and R12 counts once for AU12
+    assert au_classes(index_of([["L12", "R12"]] * 11)) == ("AU12",)
+
+
+def test_augmented_copies_do_not_count_and_no_class_is_an_error():
+    aus = [["AU4"]] * 11 + [["AU4"]] * 11
+    assert au_classes(index_of(aus, augmented_from=[-1] * 11 + list(range(11)))) == ("AU4",)
+    with pytest.raises(DataError, match="no AU occurs in more than 10 clips"):
+        au_classes(index_of(aus[:10]))
+
+
+def test_au_targets_are_multi_hot_over_merged_aus():
+    targets = encode_targets(index_of([["L12", "AU4"], ["AU25"], ["R12", "L12"]]), "au", ("AU4", "AU12"))
+    np.testing.assert_array_equal(targets, [[1, 1], [0, 0], [0, 1]])
