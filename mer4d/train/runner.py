@@ -97,6 +97,10 @@ def run_fold(
     if recipe.train.val_fraction > 0:
         train_pos, val_pos = inner_validation_split(corpus.index, fold.train, recipe.train.val_fraction, seed)
     model = build_model(recipe.model.name, num_classes=len(classes), in_channels=in_channels, **recipe.model.params)
+    multilabel = recipe.dataset.task in MULTILABEL_TASKS
+    if getattr(model, "multilabel", multilabel) != multilabel:  # models that fuse probabilities must know sigmoid vs softmax
+        raise RecipeError(f"model.params.multilabel={model.multilabel} but dataset.task={recipe.dataset.task} is {'multi' if multilabel else 'single'}-label; "
+                          f"set model.params.multilabel: {str(multilabel).lower()}")
     tracker.start_fold(number, fold.name, {"train_clips": len(train_pos), "val_clips": 0 if val_pos is None else len(val_pos), "test_clips": len(fold.test)})
     result = fit(
         model,
@@ -109,7 +113,6 @@ def run_fold(
         desc=f"fold {number + 1} epochs",
         num_classes=len(classes),
     )
-    multilabel = recipe.dataset.task in MULTILABEL_TASKS
     scores = predict(model, ClipSet(corpus, fold.test, targets), recipe.train, multilabel)
     table = prediction_table(corpus.index.iloc[fold.test], fold.name, targets[fold.test], scores, classes, recipe.dataset.task)
     metrics = table_metrics(table, classes, recipe.dataset.task)

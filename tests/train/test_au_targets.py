@@ -34,3 +34,19 @@ def test_augmented_copies_do_not_count_and_no_class_is_an_error():
 def test_au_targets_are_multi_hot_over_merged_aus():
     targets = encode_targets(index_of([["L12", "AU4"], ["AU25"], ["R12", "L12"]]), "au", ("AU4", "AU12"))
     np.testing.assert_array_equal(targets, [[1, 1], [0, 0], [0, 1]])
+
+
+def test_a_fusion_model_told_the_wrong_label_kind_is_refused_before_training():
+    from conftest import TOY_RECIPE
+
+    from mer4d.core.errors import RecipeError
+    from mer4d.data.loading import load_corpus
+    from mer4d.recipes import load_recipe
+    from mer4d.recipes.schema import ModelCfg
+    from mer4d.train.runner import run_protocol
+    from mer4d.train.tracker import MemoryTracker
+
+    recipe = load_recipe(TOY_RECIPE).recipe
+    recipe = recipe.model_copy(update={"model": ModelCfg(name="ccdn", params={"multilabel": True, "width": 0.125, "channels": 8})})
+    with pytest.raises(RecipeError, match="model.params.multilabel=True but dataset.task=emotion is single-label"):
+        run_protocol(recipe, load_corpus(recipe), MemoryTracker(), progress=False)
