@@ -8,16 +8,22 @@ from mer4d.core.errors import RecipeError, ShapeError
 from mer4d.core.shapes import check_shape
 
 
-def check_clip(x: torch.Tensor, in_channels: int) -> dict[str, int]:
-    """Shape check of a clip batch, with the channel count the model was built for."""
-    sizes = check_shape(x, "B C T H W", name="clip")
+def check_channels(x: torch.Tensor, in_channels: int, layout: str = "B C T H W", name: str = "clip") -> dict[str, int]:
+    """Shape check of a batch in ``layout`` whose C is the channel count the model was built for."""
+    sizes = check_shape(x, layout, name=name)
     if sizes["C"] != in_channels:
+        shown = ", ".join(f"C={in_channels}" if d == "C" else d for d in layout.split())
         raise ShapeError(
-            f"clip: expected {in_channels} channel(s) (B, C={in_channels}, T, H, W), got shape {tuple(x.shape)} "
-            f"with C={sizes['C']}; build the model with in_channels={sizes['C']} or convert the clips",
-            "B C T H W", tuple(x.shape),
+            f"{name}: expected {in_channels} channel(s) ({shown}), got shape {tuple(x.shape)} "
+            f"with C={sizes['C']}; build the model with in_channels={sizes['C']} or convert the {name}s",
+            layout, tuple(x.shape),
         )
     return sizes
+
+
+def check_clip(x: torch.Tensor, in_channels: int) -> dict[str, int]:
+    """Shape check of a clip batch (B, C, T, H, W), with the channel count the model was built for."""
+    return check_channels(x, in_channels)
 
 
 def check_int(model: str, name: str, value: object, low: int) -> None:

@@ -29,8 +29,7 @@ import torch
 from torch import nn
 
 from mer4d.core.errors import RecipeError, ShapeError
-from mer4d.core.shapes import check_shape
-from mer4d.models.clip_input import check_int
+from mer4d.models.clip_input import check_channels, check_int
 from mer4d.models.registry import MODELS
 
 # Paper Table 1: name -> (#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj); "pool" marks
@@ -173,13 +172,7 @@ class GoogLeNet(nn.Module):
 
 def check_image(x: torch.Tensor, in_channels: int) -> dict[str, int]:
     """Shape check of an image batch (B, C, H, W) for a GoogLeNet built with ``in_channels``."""
-    sizes = check_shape(x, "B C H W", name="image")
-    if sizes["C"] != in_channels:
-        raise ShapeError(
-            f"image: expected {in_channels} channel(s) (B, C={in_channels}, H, W), got shape {tuple(x.shape)} "
-            f"with C={sizes['C']}; build the model with in_channels={sizes['C']} or convert the images",
-            "B C H W", tuple(x.shape),
-        )
+    sizes = check_channels(x, in_channels, "B C H W", "image")
     check_min_size("image", x, sizes["H"], sizes["W"], "B C H W")
     return sizes
 

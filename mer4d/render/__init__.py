@@ -12,7 +12,10 @@ Example:
 
 from __future__ import annotations
 
-from mer4d.core.errors import Mer4dError, UnknownNameError
+import importlib
+import warnings
+
+from mer4d.core.errors import MissingDependencyError, UnknownNameError
 from mer4d.core.optional import require
 from mer4d.core.registry import suggest
 from mer4d.render.protocol import DOMAINS, Rendered, Renderer, check_domains
@@ -40,22 +43,43 @@ def get_renderer(backend: str = "auto") -> Renderer:
     """A renderer by backend name.
 
     Args:
-        backend: "open3d" (CPU ray casting), "pytorch3d" (GPU rasterisation) or "auto", which
-            picks open3d (pytorch3d will be chosen once it exists, when importable and CUDA is up).
+        backend: "open3d" (CPU ray casting), "pytorch3d" (GPU rasterisation, see docs/pytorch3d.md)
+            or "auto": pytorch3d when it imports and ``torch.cuda.is_available()``, else open3d
+            (PyTorch3D on a CPU is far slower than Open3D's ray casting).
 
     Raises:
         MissingDependencyError: the backend's package is not installed.
         UnknownNameError: ``backend`` is not one of :data:`BACKENDS`.
     """
-    if backend in ("auto", "open3d"):
-        # "auto" stays on open3d until the PyTorch3D backend lands; then it should prefer
-        # pytorch3d only when it imports and torch.cuda.is_available().
+    if backend == "auto":
+        backend = _auto_backend()
+    if backend == "open3d":
         from mer4d.render.open3d_backend import Open3DRenderer
 
         return Open3DRenderer()
     if backend == "pytorch3d":
-        require("pytorch3d", purpose="the pytorch3d renderer", hint="see README 'Optional: PyTorch3D'")
-        raise Mer4dError("the pytorch3d renderer is not implemented yet (a later issue adds it); use backend='open3d'")
+        from mer4d.render.pytorch3d_backend import PyTorch3DRenderer
+
+        return PyTorch3DRenderer()
     close = suggest(str(backend), BACKENDS)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise UnknownNameError(f"unknown render backend {backend!r}{hint} Known: {', '.join(BACKENDS)}.")
+
+
+def _auto_backend() -> str:
+    """"pytorch3d" when its renderer imports and CUDA is available, else "open3d"."""
+    try:
+        importlib.import_module("pytorch3d")
+    except ImportError:
+        return "open3d"  # checked first: importing torch just to find CUDA is not needed then
+    torch = require("torch", purpose="choosing a render backend")
+    if not torch.cuda.is_available():
+        return "open3d"
+    try:
+        from mer4d.render.pytorch3d_backend import require_pytorch3d
+
+        require_pytorch3d()
+    except MissingDependencyError as exc:  # installed but broken (e.g. built for another torch)
+        warnings.warn(f"render backend 'auto': pytorch3d is installed but its renderer does not import, using open3d ({exc})", stacklevel=3)
+        return "open3d"
+    return "pytorch3d"
