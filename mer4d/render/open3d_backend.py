@@ -1,11 +1,30 @@
 """CPU renderer on Open3D's Embree ray caster (``open3d.t.geometry.RaycastingScene``); headless, no GL.
 
-Per frame one scene is built (Open3D exposes no BVH refit, so it is rebuilt) and the rays of all
-views are cast in one call. What does not change between frames is prepared once and cached
-while the same arrays come back: the rays of a rig, and per topology the face index tensor, the
-vertex-face incidence matrix used for smooth normals and the float texture. Attributes are
-interpolated from the hit triangle's corners with the barycentric ``primitive_uvs`` (u, v): the
-hit point is ``(1 - u - v) * p0 + u * p1 + v * p2``.
+Per frame one scene is built (Open3D exposes no BVH refit, so it is rebuilt) and each view casts
+its rays. What does not change between frames is prepared once and cached while the same arrays
+come back: the rays of a rig, and per topology the face index tensor, the vertex-face incidence
+matrix used for smooth normals and the float texture. Attributes are interpolated from the hit
+triangle's corners with the barycentric ``primitive_uvs`` (u, v): the hit point is
+``(1 - u - v) * p0 + u * p1 + v * p2``.
+
+Where the time goes (``tools/bench_render.py``: ~50k vertices / ~100k triangles, 224 x 224 views,
+depth + texture + normals, on a shared 2-core Xeon VM; ms of CPU): the Embree BVH build ~31 per
+frame, the cast ~8.5 per view (~215 ns per hitting ray, ~40 ns per missing one), the numpy
+shading ~4 per view plus ~3.5 per frame for the smooth vertex normals (~6 and ~6.5 before the
+per-coordinate rewrite below): ~23-25 ms per view with 3 views per frame, ~48 with one.
+
+The shading works on one-dimensional per-coordinate arrays: numpy's gathers of 12-byte (x, y, z)
+rows and broadcast ``(P, 3) * (P, 1)`` products ran 2-4 times slower than the same work as 1-D
+``take`` and elementwise ops, and the per-channel scatter ``out[:, c][pix] = value`` ran ~10 times
+faster than ``out[pix] = rows``. It performs the same float32 operations in the same order as
+the row-wise formulation, and its results matched that one bit for bit.
+
+Tried and dropped (measured): a thread pool overlapping one frame's build with another's shading
+(Open3D holds the GIL through the build and the cast: no gain); several frames in one scene (the
+build stays single-threaded and linear in the triangle count, whatever ``nthreads`` says); casting
+only the rays inside the box of the projected vertices (saved ~5% of the cast, all of it spent
+computing the box); a process pool over frame chunks (2.3 s to spawn the workers and import
+Open3D in them, and then slower per frame than one process on the shared 2 cores).
 """
 
 from __future__ import annotations
@@ -26,9 +45,9 @@ _RAY_CACHE_SIZE = 8
 
 
 @dataclass(frozen=True)
-class _RigRays:
-    tensor: Any  # open3d.core.Tensor (V, H, W, 6) float32
-    unit_dirs: np.ndarray  # (V*H*W, 3) float32 unit viewing directions, for flipping and shading
+class _ViewRays:
+    tensor: Any  # open3d.core.Tensor (H, W, 6) float32 origins and directions
+    unit_dirs: np.ndarray  # (3, H*W) float32 unit viewing directions per pixel; (3, 1) when all are equal
 
 
 @dataclass(frozen=True)
@@ -36,14 +55,26 @@ class _Prepared:
     """Frame-independent data of one mesh (topology and appearance)."""
 
     sources: tuple[Any, ...]  # the caller's arrays, compared by identity to reuse this entry
-    faces: np.ndarray  # (F, 3) int64
+    corner_ids: tuple[np.ndarray, np.ndarray, np.ndarray]  # the three (F,) int64 columns of ``faces``
     faces_t: Any  # open3d.core.Tensor (F, 3) uint32
     incidence: Any  # scipy CSR (N, F): vertex normals = incidence @ face normals, or None
     incidence_n: int  # N, the vertex count the faces were checked against
-    uvs: np.ndarray | None  # (N, 2) float32
-    texture: np.ndarray | None  # (Ht*Wt, 3) float32 in [0, 1], rows top to bottom
+    uvs: tuple[np.ndarray, np.ndarray] | None  # u and v, (N,) float32 each
+    texture: np.ndarray | None  # (3, Ht*Wt) float32 channels in [0, 1], rows top to bottom
     tex_hw: tuple[int, int]
-    colors: np.ndarray | None  # (N, 3) float32 in [0, 1]
+    colors: np.ndarray | None  # (3, N) float32 channels in [0, 1]
+
+
+@dataclass
+class _Hits:
+    """The pixels of one view that met the mesh, with their triangle corners and weights."""
+
+    pix: np.ndarray  # (P,) flat pixel index in the view image
+    corners: tuple[np.ndarray, np.ndarray, np.ndarray]  # (P,) vertex ids of the hit triangles
+    weights: tuple[np.ndarray, np.ndarray, np.ndarray]  # (P,) float32 barycentric weights
+    # Only when normals are needed (normals domain, headlight gray):
+    face_n: tuple[np.ndarray, ...] | None  # x, y, z (P,) float32 unit geometric normals of the hit triangles
+    dirs: tuple[Any, ...] | None  # x, y, z (P,) float32 unit viewing directions, or three scalars
 
 
 def _to_unit_float(a: np.ndarray) -> np.ndarray:
@@ -62,15 +93,42 @@ def _incidence(faces: np.ndarray, n_vertices: int) -> Any:
     return sparse.csr_matrix((ones, order % len(faces), indptr), shape=(n_vertices, len(faces)))
 
 
-def _face_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(F, 3) float32 cross products (twice the face area, counter-clockwise side)."""
-    # Per-coordinate 1-D gathers and arithmetic are ~3x faster than np.cross on (F, 3) rows.
-    x, y, z = np.ascontiguousarray(vertices.T, dtype=np.float32)
-    i0, i1, i2 = np.ascontiguousarray(faces.T)
+def _face_normals_xyz(xyz: tuple[np.ndarray, ...], corner_ids: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """x, y, z (F,) float32 of the cross products (twice the face area, counter-clockwise side)."""
+    # Per-coordinate 1-D gathers and in-place arithmetic are ~3x faster than np.cross on (F, 3) rows.
+    x, y, z = xyz
+    i0, i1, i2 = corner_ids
     x0, y0, z0 = x.take(i0), y.take(i0), z.take(i0)
-    ax, ay, az = x.take(i1) - x0, y.take(i1) - y0, z.take(i1) - z0
-    bx, by, bz = x.take(i2) - x0, y.take(i2) - y0, z.take(i2) - z0
-    return np.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=1)
+    ax, ay, az = x.take(i1), y.take(i1), z.take(i1)
+    ax -= x0
+    ay -= y0
+    az -= z0
+    bx, by, bz = x.take(i2), y.take(i2), z.take(i2)
+    bx -= x0
+    by -= y0
+    bz -= z0
+    nx = ay * bz
+    nx -= az * by
+    ny = az * bx
+    ny -= ax * bz
+    nz = ax * by
+    nz -= ay * bx
+    return nx, ny, nz
+
+
+def _vertex_normals_xyz(xyz: tuple[np.ndarray, ...], corner_ids: tuple[np.ndarray, ...], incidence: Any) -> tuple[np.ndarray, ...]:
+    """Unit area-weighted vertex normals as x, y, z (N,) float32 arrays; (0, 0, 0) for unused vertices.
+
+    ``xyz``: the vertex coordinates as three (N,) float32 arrays.
+    """
+    # Unnormalised face normals weight each face by its area, which is exactly the weight wanted.
+    # Three sparse mat-vecs (~0.25 ms each) beat one mat-mat with an (F, 3) block.
+    n = [np.asarray(incidence @ c, dtype=np.float32) for c in _face_normals_xyz(xyz, corner_ids)]
+    length = np.sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2])
+    used = length > 0
+    for c in n:
+        np.divide(c, length, out=c, where=used)
+    return tuple(n)
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray, incidence: Any = None) -> np.ndarray:
@@ -84,56 +142,58 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray, incidence: Any = Non
     Returns:
         (N, 3) float32; vertices used by no (non-degenerate) face get (0, 0, 0).
     """
-    # Unnormalised face normals weight each face by its area, which is exactly the weight wanted.
-    fn = _face_normals(vertices, faces)
+    faces = np.asarray(faces, dtype=np.int64)
     if incidence is None:
-        incidence = _incidence(np.asarray(faces, dtype=np.int64), len(vertices))
-    out = np.asarray(incidence @ fn, dtype=np.float32)
-    length = np.sqrt(np.einsum("nc,nc->n", out, out))[:, None]
-    return np.divide(out, length, out=out, where=length > 0)
+        incidence = _incidence(faces, len(vertices))
+    corner_ids = tuple(np.ascontiguousarray(faces.T))
+    xyz = tuple(np.ascontiguousarray(np.asarray(vertices).T, dtype=np.float32))
+    return np.stack(_vertex_normals_xyz(xyz, corner_ids, incidence), axis=1)
 
 
-def _interp(attr: np.ndarray, corners: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Barycentric mix: attr (N, C), corners (P, 3) vertex ids, w (P, 3) -> (P, C) float32."""
-    # np.take and in-place updates run several times faster than fancy indexing with temporaries.
-    out = np.take(attr, corners[:, 0], axis=0)
-    out *= w[:, 0:1]
+def _mix(table: np.ndarray, corners: tuple[np.ndarray, ...], weights: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Barycentric mix of one per-vertex channel: table (N,) -> (P,) float32."""
+    out = table.take(corners[0])
+    out *= weights[0]
     for k in (1, 2):
-        part = np.take(attr, corners[:, k], axis=0)
-        part *= w[:, k : k + 1]
+        part = table.take(corners[k])
+        part *= weights[k]
         out += part
     return out
 
 
-def _lerp_rows(table: np.ndarray, i_a: np.ndarray, i_b: np.ndarray, f: np.ndarray) -> np.ndarray:
-    a = np.take(table, i_a, axis=0)
-    b = np.take(table, i_b, axis=0)
+def _lerp(channel: np.ndarray, i_a: np.ndarray, i_b: np.ndarray, f: np.ndarray) -> np.ndarray:
+    a = channel.take(i_a)
+    b = channel.take(i_b)
     b -= a
     b *= f
     a += b
     return a
 
 
-def _sample_texture(texture: np.ndarray, hw: tuple[int, int], uv: np.ndarray) -> np.ndarray:
-    """Bilinear lookup, clamped at the edges; uv (P, 2) with v = 0 at the image bottom -> (P, 3) float32."""
+def _sample_texture(channels: np.ndarray, hw: tuple[int, int], u: np.ndarray, v: np.ndarray) -> list[np.ndarray]:
+    """Bilinear lookup, clamped at the edges; v = 0 at the image bottom -> three (P,) float32 channels."""
     h, w = hw
     # Texel centres sit at (k + 0.5) / size; v runs bottom-up while image rows run top-down.
-    x = uv[:, 0] * np.float32(w) - np.float32(0.5)
-    y = (np.float32(1.0) - uv[:, 1]) * np.float32(h) - np.float32(0.5)
+    x = u * np.float32(w) - np.float32(0.5)
+    y = (np.float32(1.0) - v) * np.float32(h) - np.float32(0.5)
     np.clip(x, 0, w - 1, out=x)
     np.clip(y, 0, h - 1, out=y)
     x0, y0 = np.floor(x), np.floor(y)
-    fx, fy = (x - x0)[:, None], (y - y0)[:, None]  # float32: subtracting ints would promote to float64
-    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
-    i00 = y0 * w + x0
-    step_x = (x0 < w - 1).astype(np.int64)
-    i10 = i00 + np.where(y0 < h - 1, w, 0)
-    top = _lerp_rows(texture, i00, i00 + step_x, fx)
-    bottom = _lerp_rows(texture, i10, i10 + step_x, fx)
-    bottom -= top
-    bottom *= fy
-    top += bottom
-    return top
+    fx, fy = x - x0, y - y0  # float32: subtracting ints would promote to float64
+    ix, iy = x0.astype(np.intp), y0.astype(np.intp)
+    i00 = iy * w + ix
+    i01 = i00 + (ix < w - 1)
+    step_y = np.where(iy < h - 1, w, 0)
+    i10, i11 = i00 + step_y, i01 + step_y
+    out = []
+    for channel in channels:
+        top = _lerp(channel, i00, i01, fx)
+        bottom = _lerp(channel, i10, i11, fx)
+        bottom -= top
+        bottom *= fy
+        top += bottom
+        out.append(top)
+    return out
 
 
 class Open3DRenderer:
@@ -154,22 +214,26 @@ class Open3DRenderer:
         self._o3d = require("open3d", purpose="the open3d renderer", hint="pip install open3d (and apt-get install libusb-1.0-0)")
         self.smooth_normals = bool(smooth_normals)
         self.nthreads = int(nthreads)
-        self._rays: dict[Rig, _RigRays] = {}
+        self._rays: dict[Rig, tuple[_ViewRays, ...]] = {}
         self._prepared: _Prepared | None = None
 
-    def _rig_rays(self, rig: Rig) -> _RigRays:
+    def _rig_rays(self, rig: Rig) -> tuple[_ViewRays, ...]:
         cached = self._rays.get(rig)
         if cached is not None:
             return cached
-        origins, dirs = zip(*(view_rays(v) for v in rig.views), strict=True)
-        rays = np.concatenate([np.stack(origins), np.stack(dirs)], axis=-1)  # (V, H, W, 6)
-        flat_dirs = np.stack(dirs).reshape(-1, 3)
-        unit = (flat_dirs / np.linalg.norm(flat_dirs, axis=1, keepdims=True)).astype(np.float32)
+        entry = []
+        for view in rig.views:
+            origins, dirs = view_rays(view)
+            rays = np.ascontiguousarray(np.concatenate([origins, dirs], axis=-1), dtype=np.float32)
+            flat = dirs.reshape(-1, 3)
+            unit = (flat / np.linalg.norm(flat, axis=1, keepdims=True)).astype(np.float32)
+            if view.projection == "orthographic":
+                unit = unit[:1]  # parallel rays: one direction serves every pixel
+            entry.append(_ViewRays(self._o3d.core.Tensor(rays), np.ascontiguousarray(unit.T)))
         if len(self._rays) >= _RAY_CACHE_SIZE:
             self._rays.pop(next(iter(self._rays)))
-        entry = _RigRays(self._o3d.core.Tensor(np.ascontiguousarray(rays, dtype=np.float32)), unit)
-        self._rays[rig] = entry
-        return entry
+        self._rays[rig] = tuple(entry)
+        return self._rays[rig]
 
     def _prepare(self, mesh: Mesh | MeshSeq, n_vertices: int) -> _Prepared:
         sources = (mesh.faces, mesh.uvs, mesh.texture, mesh.colors)
@@ -183,12 +247,15 @@ class Open3DRenderer:
         tex_hw = (0, 0)
         if mesh.uvs is not None and mesh.texture is not None:
             tex = _to_unit_float(np.asarray(mesh.texture))
-            uvs, texture, tex_hw = np.asarray(mesh.uvs, dtype=np.float32), tex.reshape(-1, 3), tex.shape[:2]
+            uv = np.asarray(mesh.uvs, dtype=np.float32)
+            uvs = (np.ascontiguousarray(uv[:, 0]), np.ascontiguousarray(uv[:, 1]))
+            texture, tex_hw = np.ascontiguousarray(tex.reshape(-1, 3).T), tex.shape[:2]
         elif mesh.colors is not None:
-            colors = _to_unit_float(np.asarray(mesh.colors))
+            colors = np.ascontiguousarray(_to_unit_float(np.asarray(mesh.colors)).T)
         incidence = _incidence(faces, n_vertices) if self.smooth_normals else None
         faces_t = self._o3d.core.Tensor(faces.astype(np.uint32))
-        self._prepared = _Prepared(sources, faces, faces_t, incidence, n_vertices, uvs, texture, tex_hw, colors)
+        corner_ids = tuple(np.ascontiguousarray(faces.T))
+        self._prepared = _Prepared(sources, corner_ids, faces_t, incidence, n_vertices, uvs, texture, tex_hw, colors)
         return self._prepared
 
     def render(self, mesh: Mesh | MeshSeq, rig: Rig, domains: Sequence[str] = DOMAINS) -> Rendered:
@@ -198,63 +265,95 @@ class Open3DRenderer:
             raise DataError(f"render: rig must be a mer4d.render.Rig, got {type(rig).__name__}; e.g. Rig.three_views()")
         vertices = _frames(mesh)
         prep = self._prepare(mesh, vertices.shape[1])
-        rays = self._rig_rays(rig)
+        views = self._rig_rays(rig)
         shape = (len(vertices), len(rig), rig.height, rig.width)
-        depth = np.empty(shape, dtype=np.float32)
+        depth = np.empty(shape, dtype=np.float32)  # every view writes all of its pixels
         texture = np.zeros((*shape, 3), dtype=np.float32) if "texture" in wanted else None
         normals = np.zeros((*shape, 3), dtype=np.float32) if "normals" in wanted else None
         # Headlight gray for bare meshes needs normals even when they are not returned.
         need_normals = normals is not None or (texture is not None and prep.uvs is None and prep.colors is None)
+        shade = texture is not None or need_normals
         for t in range(len(vertices)):
             scene = self._o3d.t.geometry.RaycastingScene(nthreads=self.nthreads)
             scene.add_triangles(self._o3d.core.Tensor(vertices[t]), prep.faces_t)
-            hits = scene.cast_rays(rays.tensor, nthreads=self.nthreads)
-            depth[t] = hits["t_hit"].numpy()
-            if texture is None and not need_normals:
-                continue
-            pix = np.flatnonzero(np.isfinite(depth[t]))
-            corners = np.take(prep.faces, np.take(hits["primitive_ids"].numpy(), pix), axis=0)
-            bary = np.take(hits["primitive_uvs"].numpy().reshape(-1, 2), pix, axis=0)
-            weights = np.empty((len(pix), 3), dtype=np.float32)
-            weights[:, 1:] = bary
-            weights[:, 0] = 1.0 - bary[:, 0] - bary[:, 1]
-            dirs = np.take(rays.unit_dirs, pix, axis=0)
-            n_hit = None
-            if need_normals:
-                face_n = np.take(hits["primitive_normals"].numpy().reshape(-1, 3), pix, axis=0)
-                n_hit = self._hit_normals(vertices[t], prep, corners, weights, face_n, dirs)
+            vertex_n = None
+            if need_normals and self.smooth_normals:
+                vertex_n = _vertex_normals_xyz(tuple(np.ascontiguousarray(vertices[t].T)), prep.corner_ids, prep.incidence)
+            for v, view in enumerate(views):
+                hits = self._cast(scene, view, depth[t, v], prep, shade, need_normals)
+                if hits is None or len(hits.pix) == 0:
+                    continue
+                n_hit = self._hit_normals(hits, vertex_n) if need_normals else None
                 if normals is not None:
-                    normals[t].reshape(-1, 3)[pix] = n_hit
-            if texture is not None:
-                texture[t].reshape(-1, 3)[pix] = _shade(prep, corners, weights, n_hit, dirs)
+                    _scatter(normals[t, v], hits.pix, n_hit)
+                if texture is not None:
+                    _scatter(texture[t, v], hits.pix, _shade(prep, hits, n_hit))
         mask = np.isfinite(depth)
         depth[~mask] = np.nan  # Open3D reports misses as inf
         return Rendered(depth=depth, texture=texture, normals=normals, mask=mask, view_names=rig.names)
 
-    def _hit_normals(self, vertices: np.ndarray, prep: _Prepared, corners: np.ndarray, weights: np.ndarray, face_n: np.ndarray, dirs: np.ndarray) -> np.ndarray:
-        """(P, 3) unit normals at the hits, turned towards the camera."""
+    def _cast(self, scene: Any, view: _ViewRays, depth: np.ndarray, prep: _Prepared, shade: bool, need_normals: bool) -> _Hits | None:
+        """Cast the view's rays, write ``depth`` (H, W) and return the hits (None when no shading is wanted)."""
+        result = scene.cast_rays(view.tensor, nthreads=self.nthreads)
+        t_hit = result["t_hit"].numpy()
+        depth[...] = t_hit
+        if not shade:
+            return None
+        pix = np.flatnonzero(np.isfinite(t_hit))
+        prim = result["primitive_ids"].numpy().reshape(-1).take(pix).astype(np.intp)
+        corners = tuple(ids.take(prim) for ids in prep.corner_ids)
+        bary = result["primitive_uvs"].numpy().reshape(-1)
+        pix2 = 2 * pix
+        w1, w2 = bary.take(pix2), bary.take(pix2 + 1)
+        w0 = np.float32(1.0) - w1
+        w0 -= w2
+        if not need_normals:
+            return _Hits(pix, corners, (w0, w1, w2), None, None)
+        geo = result["primitive_normals"].numpy().reshape(-1)
+        pix3 = 3 * pix
+        face_n = (geo.take(pix3), geo.take(pix3 + 1), geo.take(pix3 + 2))
+        if view.unit_dirs.shape[1] == 1:
+            dirs = tuple(view.unit_dirs[:, 0])
+        else:
+            dirs = tuple(c.take(pix) for c in view.unit_dirs)
+        return _Hits(pix, corners, (w0, w1, w2), face_n, dirs)
+
+    def _hit_normals(self, hits: _Hits, vertex_n: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, ...]:
+        """x, y, z (P,) unit normals at the hits, turned towards the camera."""
         # The side seen is decided by the geometric normal: an interpolated normal can lean away
         # from the camera near silhouettes although the camera sees the face's front.
-        facing = np.where(np.einsum("pc,pc->p", face_n, dirs) > 0, np.float32(-1.0), np.float32(1.0))[:, None]
-        if not self.smooth_normals:
-            return face_n * facing
-        n = _interp(vertex_normals(vertices, prep.faces, prep.incidence), corners, weights)
-        length = np.sqrt(np.einsum("pc,pc->p", n, n))[:, None]
-        degenerate = length[:, 0] < 1e-6
-        n /= np.where(degenerate[:, None], np.float32(1.0), length)
-        n[degenerate] = face_n[degenerate]
-        n *= facing
-        return n
+        fn, d = hits.face_n, hits.dirs
+        facing = np.where(fn[0] * d[0] + fn[1] * d[1] + fn[2] * d[2] > 0, np.float32(-1.0), np.float32(1.0))
+        if vertex_n is None:
+            return tuple(c * facing for c in fn)
+        n = [_mix(c, hits.corners, hits.weights) for c in vertex_n]
+        length = np.sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2])
+        degenerate = np.flatnonzero(length < 1e-6)
+        length[degenerate] = 1.0
+        for k in range(3):
+            n[k] /= length
+            n[k][degenerate] = fn[k][degenerate]
+            n[k] *= facing
+        return tuple(n)
 
 
-def _shade(prep: _Prepared, corners: np.ndarray, weights: np.ndarray, n_hit: np.ndarray | None, dirs: np.ndarray) -> np.ndarray:
-    """(P, 3) RGB in [0, 1] at the hits."""
+def _scatter(image: np.ndarray, pix: np.ndarray, channels: Sequence[np.ndarray]) -> None:
+    """Write (P,) channel values at flat pixels ``pix`` of an (H, W, C) image."""
+    flat = image.reshape(-1, image.shape[-1])
+    for c, values in enumerate(channels):
+        flat[:, c][pix] = values
+
+
+def _shade(prep: _Prepared, hits: _Hits, n_hit: tuple[np.ndarray, ...] | None) -> Sequence[np.ndarray]:
+    """RGB in [0, 1] at the hits, as three (P,) float32 channels."""
     if prep.uvs is not None:
-        return _sample_texture(prep.texture, prep.tex_hw, _interp(prep.uvs, corners, weights))
+        u, v = (_mix(c, hits.corners, hits.weights) for c in prep.uvs)
+        return _sample_texture(prep.texture, prep.tex_hw, u, v)
     if prep.colors is not None:
-        return _interp(prep.colors, corners, weights)
-    gray = np.abs(np.einsum("pc,pc->p", n_hit, dirs))
-    return np.repeat(gray[:, None], 3, axis=1)
+        return [_mix(c, hits.corners, hits.weights) for c in prep.colors]
+    d = hits.dirs
+    gray = np.abs(n_hit[0] * d[0] + n_hit[1] * d[1] + n_hit[2] * d[2])
+    return (gray, gray, gray)
 
 
 def _frames(mesh: Mesh | MeshSeq) -> np.ndarray:
