@@ -54,4 +54,4 @@ else
   "$py" -c 'import open3d, torch, mlflow, mer4d' || { echo "[setup] error: the installed packages do not import; see the messages above" >&2; exit 1; }
   rm -f "$("$py" -c 'import sys; print(sys.prefix)')"/.mer4d-setup-* && touch "$stamp"
 fi
-say "ready: mer4d in $("$py" -c 'import sys; print(sys.prefix)') ($("$py" -V)); try: mer4d run recipes/toy_smoke.yaml"
+say "ready: mer4d in $("$py" -c 'import sys; print(sys.prefix)') ($("$py" -V)); try: mer4d run recipes/4dme_ccdn.yaml (or recipes/toy_smoke.yaml, 20 s)"
