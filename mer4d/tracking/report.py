@@ -9,6 +9,12 @@ from mer4d.tracking.store import open_client, tracking_uri
 COLUMNS = {"acc": "ACC", "uf1": "UF1", "uar": "UAR", "fold_mean_uf1": "UF1 (fold mean)", "macro_f1": "macro F1", "macro_acc": "macro acc"}
 
 
+def short_data(description: str) -> str:
+    """The dataset description up to its first ':' or ';' and without cache paths, for a table cell."""
+    head = description.split(":")[0].split(";")[0]
+    return head.split(" cached at ")[0].strip()
+
+
 def latest_runs(uri: str | None = None, experiments: list[str] | None = None, per_class: bool = False) -> pd.DataFrame:
     """The newest FINISHED parent run of each (experiment, recipe, profile, variant), one row each.
 
@@ -29,7 +35,7 @@ def latest_runs(uri: str | None = None, experiments: list[str] | None = None, pe
                 "recipe": tags["mer4d.recipe"],
                 "profile": tags.get("mer4d.profile", ""),
                 "variant": tags.get("mer4d.variant", ""),
-                "data": tags.get("mer4d.dataset", ""),
+                "data": short_data(tags.get("mer4d.dataset", "")),
                 "run": run.info.run_id,
                 **{label: run.data.metrics.get(key) for key, label in COLUMNS.items()},
                 **({k: v for k, v in sorted(run.data.metrics.items()) if k.startswith(("f1_", "acc_"))} if per_class else {}),

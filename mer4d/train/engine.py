@@ -121,6 +121,10 @@ def _run_epoch(model, loader, loss_fn, device, optimizer=None, scaler=None, amp=
             clips, targets = clips.to(device, non_blocking=True), targets.to(device, non_blocking=True)
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
                 loss = loss_fn(model(clips), targets)
+                # Models with internal heads (CCDN's per-view branches) add their own training terms.
+                extra = model.auxiliary_loss(loss_fn, targets) if training and hasattr(model, "auxiliary_loss") else None
+                if extra is not None:
+                    loss = loss + extra
             if training:
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()

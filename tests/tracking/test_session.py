@@ -114,3 +114,12 @@ def test_a_deleted_experiment_gives_a_fix_not_a_traceback(store):
     client.delete_experiment(experiment_id(client, "gone", store))
     with pytest.raises(TrackingError, match="experiment 'gone' was deleted.*restore it"):
         experiment_id(client, "gone", store)
+
+
+def test_report_data_cells_are_short():
+    from mer4d.tracking.report import short_data
+
+    desc = "built-in 4DME simulator (quick, seed 0) cached at /tmp/c/sim/4dme; views left/front x domains dpi at 64 px: 120 clips, 12 subjects"
+    assert short_data(desc) == "built-in 4DME simulator (quick, seed 0)"
+    assert short_data("4DME at /data/4DME: 267 clips") == "4DME at /data/4DME"
+    assert short_data("built-in toy generator: 6 subjects, 108 clips, 3 classes") == "built-in toy generator"
