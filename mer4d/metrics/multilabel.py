@@ -15,13 +15,15 @@ import numpy as np
 from mer4d.core.errors import DataError, ShapeError
 
 
-def binarize(scores: Any, threshold: float = 0.5) -> np.ndarray:
+def binarize(scores: Any, threshold: float = 0.5, at_least_one: bool = False) -> np.ndarray:
     """Turn per-class scores into 0/1 decisions with ``score > threshold``.
 
     Args:
         scores: (N, K) (or any shape) real-valued scores, e.g. sigmoid probabilities; for raw logits
             pass ``threshold=0.0``.
         threshold: decision threshold; tune it on training folds only, never on the test fold.
+        at_least_one: for label sets where every sample has a label (4DME emotions: "Others" when
+            nothing else applies), a row with no score above ``threshold`` gets its top class.
 
     Returns:
         int64 array of the same shape holding 0 and 1.
@@ -35,7 +37,11 @@ def binarize(scores: Any, threshold: float = 0.5) -> np.ndarray:
     if arr.dtype.kind == "f" and np.isnan(arr).any():
         where = np.argwhere(np.isnan(arr))[:3].tolist()
         raise DataError(f"binarize: scores contain NaN (first at positions {where}); check the model output for divergence")
-    return (arr > threshold).astype(np.int64)
+    out = (arr > threshold).astype(np.int64)
+    if at_least_one and arr.ndim == 2 and arr.shape[1] > 0:
+        empty = out.sum(axis=1) == 0
+        out[np.flatnonzero(empty), arr[empty].argmax(axis=1)] = 1
+    return out
 
 
 def _as_binary_matrix(y: Any, name: str) -> np.ndarray:

@@ -73,7 +73,8 @@ def prediction_table(index: pd.DataFrame, fold: str, targets: np.ndarray, scores
     table = pd.DataFrame({"clip_id": index["clip_id"].to_numpy(), "subject": index["subject"].to_numpy(), "fold": fold})
     names = np.array(classes, dtype=object)
     if task in MULTILABEL_TASKS:
-        predicted = binarize(scores).astype(bool)
+        # Every 4DME clip has at least one emotion (Others when nothing else); AU sets can be empty.
+        predicted = binarize(scores, at_least_one=task == "emotion_multilabel").astype(bool)
         table["truth"] = ["+".join(names[row > 0.5]) for row in targets]
         table["prediction"] = ["+".join(names[row]) for row in predicted]
         for k, c in enumerate(classes):

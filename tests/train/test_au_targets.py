@@ -50,3 +50,17 @@ def test_a_fusion_model_told_the_wrong_label_kind_is_refused_before_training():
     recipe = recipe.model_copy(update={"model": ModelCfg(name="ccdn", params={"multilabel": True, "width": 0.125, "channels": 8})})
     with pytest.raises(RecipeError, match="model.params.multilabel=True but dataset.task=emotion is single-label"):
         run_protocol(recipe, load_corpus(recipe), MemoryTracker(), progress=False)
+
+
+def test_emotion_rows_always_get_a_label_but_au_rows_may_stay_empty():
+    from mer4d.metrics import binarize
+    from mer4d.train.targets import prediction_table
+
+    scores = np.array([[0.2, 0.4, 0.1], [0.7, 0.1, 0.6], [0.1, 0.1, 0.2]])
+    np.testing.assert_array_equal(binarize(scores, at_least_one=True), [[0, 1, 0], [1, 0, 1], [0, 0, 1]])
+    np.testing.assert_array_equal(binarize(scores), [[0, 0, 0], [1, 0, 1], [0, 0, 0]])
+    index = pd.DataFrame({"clip_id": ["a", "b", "c"], "subject": ["s"] * 3})
+    targets = np.eye(3, dtype=np.float32)
+    emotions = prediction_table(index, "f", targets, scores, ("x", "y", "z"), "emotion_multilabel")
+    aus = prediction_table(index, "f", targets, scores, ("x", "y", "z"), "au")
+    assert list(emotions["prediction"]) == ["y", "x+z", "z"] and list(aus["prediction"]) == ["", "x+z", ""]
