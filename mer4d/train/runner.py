@@ -97,6 +97,9 @@ def run_fold(
     if recipe.train.val_fraction > 0:
         train_pos, val_pos = inner_validation_split(corpus.index, fold.train, recipe.train.val_fraction, seed)
     model = build_model(recipe.model.name, num_classes=len(classes), in_channels=in_channels, **recipe.model.params)
+    if recipe.train.hflip and "V" in getattr(model, "input_spec", "").split():
+        raise RecipeError("train.hflip mirrors every view in place, so a mirrored left view would reach the left-view branch looking like a "
+                          "right view; turn train.hflip off for multi-view models")
     multilabel = recipe.dataset.task in MULTILABEL_TASKS
     if getattr(model, "multilabel", multilabel) != multilabel:  # models that fuse probabilities must know sigmoid vs softmax
         raise RecipeError(f"model.params.multilabel={model.multilabel} but dataset.task={recipe.dataset.task} is {'multi' if multilabel else 'single'}-label; "

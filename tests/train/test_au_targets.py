@@ -64,3 +64,19 @@ def test_emotion_rows_always_get_a_label_but_au_rows_may_stay_empty():
     emotions = prediction_table(index, "f", targets, scores, ("x", "y", "z"), "emotion_multilabel")
     aus = prediction_table(index, "f", targets, scores, ("x", "y", "z"), "au")
     assert list(emotions["prediction"]) == ["y", "x+z", "z"] and list(aus["prediction"]) == ["", "x+z", ""]
+
+
+def test_mirroring_is_refused_for_multi_view_models():
+    from conftest import TOY_RECIPE
+
+    from mer4d.core.errors import RecipeError
+    from mer4d.data.loading import load_corpus
+    from mer4d.recipes import load_recipe
+    from mer4d.recipes.schema import ModelCfg
+    from mer4d.train.runner import run_protocol
+    from mer4d.train.tracker import MemoryTracker
+
+    recipe = load_recipe(TOY_RECIPE, ["train.hflip=true"]).recipe
+    recipe = recipe.model_copy(update={"model": ModelCfg(name="ccdn", params={"width": 0.125, "channels": 8})})
+    with pytest.raises(RecipeError, match="train.hflip mirrors every view"):
+        run_protocol(recipe, load_corpus(recipe), MemoryTracker(), progress=False)
