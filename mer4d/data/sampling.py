@@ -10,6 +10,8 @@ Strategies (``algorithms.md`` §4, "simpler alternatives"):
   clip is shorter than ``n_frames``).
 * ``interpolate``: linear interpolation in time at evenly spaced positions (new in-between
   frames instead of repeats).
+* ``tim``: the Temporal Interpolation Model (:mod:`mer4d.preprocess.tim`), the 4DME paper's
+  choice for its 2D baselines (TIM to 10 frames).
 * ``onset_apex``: the onset and the apex frame (2 frames), for difference / optical-flow models.
 * ``apex_window``: ``n_frames`` consecutive frames around the apex, where the motion peaks.
 """
@@ -20,7 +22,7 @@ import numpy as np
 
 from mer4d.core.errors import DataError, RecipeError, ShapeError
 
-STRATEGIES = ("uniform", "interpolate", "onset_apex", "apex_window")
+STRATEGIES = ("uniform", "interpolate", "tim", "onset_apex", "apex_window")
 
 
 def uniform_indices(n_available: int, n_frames: int) -> np.ndarray:
@@ -127,7 +129,7 @@ def sample_clip(
     Args:
         frames: (T, ...) clip, e.g. (T, C, H, W).
         numbers: (T,) strictly increasing absolute frame numbers of ``frames``.
-        strategy: "uniform", "interpolate", "onset_apex" or "apex_window".
+        strategy: "uniform", "interpolate", "tim", "onset_apex" or "apex_window".
         n_frames: output length; required except for "onset_apex" (which gives 2 frames; n_frames
             may then be None or 2).
         onset: absolute onset frame number ("onset_apex").
@@ -157,6 +159,10 @@ def sample_clip(
         return np.asarray(frames[uniform_indices(len(frames), n_frames)], dtype=np.float32)
     if strategy == "interpolate":
         return interpolate_frames(frames, n_frames)
+    if strategy == "tim":
+        from mer4d.preprocess.tim import tim_interpolate
+
+        return np.repeat(frames.astype(np.float32), n_frames, axis=0) if len(frames) == 1 else tim_interpolate(frames, n_frames)
     _require("apex_window", apex=apex)
     return np.asarray(frames[apex_window(numbers, apex, n_frames)], dtype=np.float32)
 

@@ -33,7 +33,7 @@ class PreprocessCfg(Section):
 
 
 class SamplingCfg(Section):
-    strategy: Literal["uniform", "interpolate", "onset_apex", "apex_window"] = "uniform"
+    strategy: Literal["uniform", "interpolate", "tim", "onset_apex", "apex_window"] = "uniform"
     frames: int = Field(8, ge=1)
 
 
