@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+RENDER_CHUNK = 8  # frames per render call
+
 VIEWS = ("left", "front", "right")
 DOMAINS = ("depth", "edpi", "texture", "normals")
 ALIGN = ("auto", "landmarks", "icp", "none")
@@ -225,12 +227,14 @@ def _render(seq: Any, positions: list[int], views: tuple[str, ...], yaw: float, 
     from mer4d.render import get_renderer
 
     renderer = get_renderer(backend)
-    rig = _framed_rig(seq.vertices[positions], views, yaw, size)
+    chosen = seq.vertices[positions]
+    rig = _framed_rig(chosen, views, yaw, size)
     wanted = ("depth", "texture", "normals") if "normals" in domains else ("depth", "texture")
     parts = []
-    for t in tqdm(positions, desc="rendering", unit="frame", disable=not progress or len(positions) < 2):
-        one = MeshSeq(seq.vertices[t : t + 1], seq.faces, seq.fps, uvs=seq.uvs, texture=seq.texture, colors=seq.colors)
-        parts.append(renderer.render(one, rig, wanted))
+    # Chunks of frames: one render call each (batched backends batch them), a progress step per chunk.
+    chunks = [chosen[i : i + RENDER_CHUNK] for i in range(0, len(chosen), RENDER_CHUNK)]
+    for chunk in tqdm(chunks, desc=f"rendering {len(chosen)} frames", unit="chunk", disable=not progress or len(chunks) < 2):
+        parts.append(renderer.render(MeshSeq(chunk, seq.faces, seq.fps, uvs=seq.uvs, texture=seq.texture, colors=seq.colors), rig, wanted))
     mask = np.concatenate([p.mask for p in parts])
     texture = np.concatenate([p.texture for p in parts])
     images = {"mask": mask, "texture": texture, "gray": gray_texture(texture, mask), "backend": renderer.name, "views": rig.names}

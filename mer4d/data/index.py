@@ -17,6 +17,8 @@ emotion     str      single-label class (tasks "emotion")
 emotions    list     multi-label classes (task "emotion_multilabel"), optional
 aus         list     canonical AU codes ("AU4", "L12", "R2"), optional
 fold        object   dataset-defined fold/split label, optional (None when absent)
+augmented_from int   row position of the clip this row is an augmented copy of (e.g. EVM), -1
+                     for originals; optional. Copies train with their original, never test.
 =========== ======== ==========================================================================
 """
 

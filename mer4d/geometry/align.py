@@ -190,11 +190,7 @@ def icp(source: np.ndarray, target: Mesh | np.ndarray, *, init: RigidTransform |
     init = RigidTransform.identity() if init is None else init
     if not isinstance(init, RigidTransform) or init.scale != 1.0:
         raise GeometryError(f"icp: init must be a RigidTransform with scale 1, found {init!r}. Fix: fit the landmarks with scale=False.")
-    src = np.asarray(source, dtype=np.float64)
-    check_shape(src, "N 3", name="icp source")
-    src = src[np.isfinite(src).all(axis=1)]
-    if src.shape[0] < 3:
-        raise GeometryError(f"icp: the source has {src.shape[0]} finite points; need at least 3.")
+    src = _finite_points(source, "N 3", "icp source", "source")
     source_pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(src))
     if options.voxel_mm is not None:
         source_pcd = source_pcd.voxel_down_sample(options.voxel_mm)
@@ -215,6 +211,16 @@ def icp(source: np.ndarray, target: Mesh | np.ndarray, *, init: RigidTransform |
     return IcpResult(transform, fitness, rmse)
 
 
+def _finite_points(points: Any, spec: str, name: str, what: str) -> np.ndarray:
+    """(K, 3) float64 finite rows of an (N, 3) array; at least 3 of them, for a rigid fit."""
+    pts = np.asarray(points, dtype=np.float64)
+    check_shape(pts, spec, name=name)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if pts.shape[0] < 3:
+        raise GeometryError(f"icp: the {what} has {pts.shape[0]} finite points; need at least 3.")
+    return pts
+
+
 def _target_cloud(o3d: Any, target: Mesh | np.ndarray, options: IcpOptions) -> Any:
     """An Open3D point cloud with normals: a mesh's used vertices and their area-weighted normals, or estimated ones."""
     if isinstance(target, Mesh):
@@ -230,11 +236,7 @@ def _target_cloud(o3d: Any, target: Mesh | np.ndarray, options: IcpOptions) -> A
         cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(pts[keep]))
         cloud.normals = o3d.utility.Vector3dVector(normals[keep])
         return cloud
-    pts = np.asarray(target, dtype=np.float64)
-    check_shape(pts, "M 3", name="icp target points")
-    pts = pts[np.isfinite(pts).all(axis=1)]
-    if pts.shape[0] < 3:
-        raise GeometryError(f"icp: the target has {pts.shape[0]} finite points; need at least 3.")
+    pts = _finite_points(target, "M 3", "icp target points", "target")
     cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(pts))
     if options.method == "point_to_plane":
         cloud.estimate_normals(o3d.geometry.KDTreeSearchParamHybrid(radius=options.normal_radius_mm, max_nn=30))

@@ -38,7 +38,7 @@ import numpy as np
 from mer4d.core.containers import Mesh, MeshSeq
 from mer4d.core.errors import DataError
 from mer4d.core.optional import require
-from mer4d.render.protocol import DOMAINS, Rendered, check_domains
+from mer4d.render.protocol import DOMAINS, Rendered, check_domains, mesh_frames, to_unit_float
 from mer4d.render.rig import Rig, view_rays
 
 _RAY_CACHE_SIZE = 8
@@ -76,12 +76,6 @@ class _Hits:
     face_n: tuple[np.ndarray, ...] | None  # x, y, z (P,) float32 unit geometric normals of the hit triangles
     dirs: tuple[Any, ...] | None  # x, y, z (P,) float32 unit viewing directions, or three scalars
 
-
-def _to_unit_float(a: np.ndarray) -> np.ndarray:
-    # uint8 images/colours are 0..255; float ones are taken to be in [0, 1] already.
-    if np.issubdtype(a.dtype, np.integer):
-        return a.astype(np.float32) / np.float32(255.0)
-    return np.clip(a.astype(np.float32), 0.0, 1.0)
 
 
 def _incidence(faces: np.ndarray, n_vertices: int) -> Any:
@@ -246,12 +240,12 @@ class Open3DRenderer:
         uvs = texture = colors = None
         tex_hw = (0, 0)
         if mesh.uvs is not None and mesh.texture is not None:
-            tex = _to_unit_float(np.asarray(mesh.texture))
+            tex = to_unit_float(np.asarray(mesh.texture))
             uv = np.asarray(mesh.uvs, dtype=np.float32)
             uvs = (np.ascontiguousarray(uv[:, 0]), np.ascontiguousarray(uv[:, 1]))
             texture, tex_hw = np.ascontiguousarray(tex.reshape(-1, 3).T), tex.shape[:2]
         elif mesh.colors is not None:
-            colors = np.ascontiguousarray(_to_unit_float(np.asarray(mesh.colors)).T)
+            colors = np.ascontiguousarray(to_unit_float(np.asarray(mesh.colors)).T)
         incidence = _incidence(faces, n_vertices) if self.smooth_normals else None
         faces_t = self._o3d.core.Tensor(faces.astype(np.uint32))
         corner_ids = tuple(np.ascontiguousarray(faces.T))
@@ -263,7 +257,7 @@ class Open3DRenderer:
         wanted = check_domains(domains)
         if not isinstance(rig, Rig):
             raise DataError(f"render: rig must be a mer4d.render.Rig, got {type(rig).__name__}; e.g. Rig.three_views()")
-        vertices = _frames(mesh)
+        vertices = mesh_frames(mesh)
         prep = self._prepare(mesh, vertices.shape[1])
         views = self._rig_rays(rig)
         shape = (len(vertices), len(rig), rig.height, rig.width)
@@ -355,19 +349,3 @@ def _shade(prep: _Prepared, hits: _Hits, n_hit: tuple[np.ndarray, ...] | None) -
     gray = np.abs(n_hit[0] * d[0] + n_hit[1] * d[1] + n_hit[2] * d[2])
     return (gray, gray, gray)
 
-
-def _frames(mesh: Mesh | MeshSeq) -> np.ndarray:
-    """(T, N, 3) float32 C-contiguous vertices, checked to be finite for Embree."""
-    if isinstance(mesh, Mesh):
-        vertices = np.asarray(mesh.vertices)[None]
-    elif isinstance(mesh, MeshSeq):
-        vertices = np.asarray(mesh.vertices)
-    else:
-        raise DataError(f"render: expected a mer4d Mesh or MeshSeq, got {type(mesh).__name__}")
-    if len(vertices) == 0:
-        raise DataError("render: the mesh sequence has no frames (T = 0)")
-    vertices = np.ascontiguousarray(vertices, dtype=np.float32)
-    bad = ~np.isfinite(vertices).all(axis=(1, 2))
-    if bad.any():
-        raise DataError(f"render: vertices contain NaN or inf in frame(s) {np.flatnonzero(bad)[:5].tolist()}; drop or repair those vertices first")
-    return vertices

@@ -9,7 +9,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from mer4d.core.containers import Mesh, MeshSeq
-from mer4d.core.errors import ShapeError, UnknownNameError
+from mer4d.core.errors import DataError, ShapeError, UnknownNameError
 from mer4d.core.registry import suggest
 from mer4d.core.shapes import check_shape
 from mer4d.render.rig import Rig
@@ -99,3 +99,28 @@ class Renderer(Protocol):
         ``domains`` chooses among "depth", "texture" and "normals"; depth and mask are always returned.
         """
         ...
+
+
+# Shared by the backends: input checks and colour conversion, one definition for all of them.
+def to_unit_float(a: np.ndarray) -> np.ndarray:
+    # uint8 images/colours are 0..255; float ones are taken to be in [0, 1] already.
+    if np.issubdtype(a.dtype, np.integer):
+        return a.astype(np.float32) / np.float32(255.0)
+    return np.clip(a.astype(np.float32), 0.0, 1.0)
+
+
+def mesh_frames(mesh: Mesh | MeshSeq) -> np.ndarray:
+    """(T, N, 3) float32 C-contiguous vertices, checked to be finite for Embree."""
+    if isinstance(mesh, Mesh):
+        vertices = np.asarray(mesh.vertices)[None]
+    elif isinstance(mesh, MeshSeq):
+        vertices = np.asarray(mesh.vertices)
+    else:
+        raise DataError(f"render: expected a mer4d Mesh or MeshSeq, got {type(mesh).__name__}")
+    if len(vertices) == 0:
+        raise DataError("render: the mesh sequence has no frames (T = 0)")
+    vertices = np.ascontiguousarray(vertices, dtype=np.float32)
+    bad = ~np.isfinite(vertices).all(axis=(1, 2))
+    if bad.any():
+        raise DataError(f"render: vertices contain NaN or inf in frame(s) {np.flatnonzero(bad)[:5].tolist()}; drop or repair those vertices first")
+    return vertices

@@ -31,8 +31,7 @@ import numpy as np
 from mer4d.core.containers import Mesh, MeshSeq
 from mer4d.core.errors import DataError, Mer4dError
 from mer4d.core.optional import require
-from mer4d.render.open3d_backend import _frames, _to_unit_float
-from mer4d.render.protocol import DOMAINS, Rendered, check_domains
+from mer4d.render.protocol import DOMAINS, Rendered, check_domains, mesh_frames, to_unit_float
 from mer4d.render.rig import Rig, View, camera_frame, view_rays
 
 INSTALL_HINT = (
@@ -188,11 +187,11 @@ class PyTorch3DRenderer:
             raise DataError(f"render: face indices must lie in [0, {n_vertices}) for {n_vertices} vertices, found [{faces.min()}, {faces.max()}]; fix the mesh faces")
         uvs = texture = colors = None
         if mesh.uvs is not None and mesh.texture is not None:
-            tex = _to_unit_float(np.asarray(mesh.texture))
+            tex = to_unit_float(np.asarray(mesh.texture))
             texture = torch.as_tensor(np.ascontiguousarray(tex.transpose(2, 0, 1))[None], device=self.device)
             uvs = torch.as_tensor(np.asarray(mesh.uvs, dtype=np.float32), device=self.device)
         elif mesh.colors is not None:
-            colors = torch.as_tensor(_to_unit_float(np.asarray(mesh.colors)), device=self.device)
+            colors = torch.as_tensor(to_unit_float(np.asarray(mesh.colors)), device=self.device)
         faces_t = torch.as_tensor(faces, device=self.device)
         self._prepared = _Prepared(sources, n_vertices, faces_t, uvs, texture, colors)
         return self._prepared
@@ -205,7 +204,7 @@ class PyTorch3DRenderer:
         wanted = check_domains(domains)
         if not isinstance(rig, Rig):
             raise DataError(f"render: rig must be a mer4d.render.Rig, got {type(rig).__name__}; e.g. Rig.three_views()")
-        frames = _frames(mesh)
+        frames = mesh_frames(mesh)
         prep = self._prepare(mesh, frames.shape[1])
         n_frames, n_views = len(frames), len(rig)
         shape = (n_frames, n_views, rig.height, rig.width)

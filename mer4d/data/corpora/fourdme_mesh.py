@@ -13,26 +13,25 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from mer4d.core.errors import DataError
 from mer4d.preprocess.mesh_views import MeshViewSettings
 
 CACHE_VERSION = 2  # bump when the rendering or pooling code changes what a key produces
 
 
 def settings_from_render(render: dict, size: int, frames: int) -> MeshViewSettings:
-    """The recipe's ``render`` section (a dict) -> :class:`MeshViewSettings`."""
-    return MeshViewSettings(
-        views=tuple(render.get("views", ("left", "front", "right"))), yaw_deg=float(render.get("yaw_deg", 30.0)),
-        size=int(size), domains=tuple(render.get("domains", ("dpi", "edpi", "texture"))), edpi=render.get("edpi", "highpass"),
-        frames=int(frames), align=render.get("align", "auto"), backend=render.get("backend", "open3d"),
-    )
+    """The recipe's ``render`` section (a dict) -> :class:`MeshViewSettings`; keys it omits keep their defaults."""
+    given = {f.name: render[f.name] for f in fields(MeshViewSettings) if f.name in render and f.name not in ("size", "frames")}
+    for key in ("views", "domains"):
+        if key in given:
+            given[key] = tuple(given[key])
+    return MeshViewSettings(**given, size=int(size), frames=int(frames))
 
 
 def clip_key(mesh_dir: Path, first: int, last: int, settings: MeshViewSettings, magnified: bool) -> str:
@@ -72,7 +71,7 @@ def _make(row: pd.Series, settings: MeshViewSettings, magnify: bool) -> dict[boo
     frames = view_frames(prepare_clip(seq, settings), settings)
     out = {False: dynamic_images(frames, settings.domains)}
     if magnify:
-        out[True] = dynamic_images(magnified_frames(frames, settings, seq.fps * len(frames["dpi"]) / len(seq)), settings.domains)
+        out[True] = dynamic_images(magnified_frames(frames, settings, seq.fps * len(frames["mask"]) / len(seq)), settings.domains)
     return out
 
 
@@ -97,12 +96,9 @@ def build_dynamic_images(index: pd.DataFrame, settings: MeshViewSettings, magnif
     base = dynamic_cache_dir()
     plain: list[np.ndarray] = []
     boosted: list[np.ndarray] = []
-    bar = tqdm(range(len(index)), desc="4D clips -> dynamic images", unit="clip", disable=not progress)
-    for position in bar:
-        row = index.iloc[position]
-        if pd.isna(row.get("mesh_dir")):
-            raise DataError(f"4DME: clip {row['clip_id']} has no mesh folder; the mesh modality needs mesh_micro/{row['clip_id']}")
-        wanted = [False, True] if magnify else [False]
+    wanted = [False, True] if magnify else [False]
+    for position in tqdm(range(len(index)), desc="4D clips -> dynamic images", unit="clip", disable=not progress):
+        row = index.iloc[position]  # load_fourdme has checked that every clip has a mesh folder
         paths = {m: base / f"{clip_key(Path(row['mesh_dir']), int(row['onset']), int(row['offset']), settings, m)}.npy" for m in wanted}
         if all(p.exists() for p in paths.values()):
             arrays = {m: np.load(p) for m, p in paths.items()}
