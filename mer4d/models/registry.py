@@ -1,7 +1,9 @@
 """The model registry and the contract every registered model follows.
 
 A registry entry is a factory ``(num_classes: int, in_channels: int, **params) -> nn.Module``
-whose one-line docstring is what ``mer4d models list`` shows. Name the options as keyword
+whose one-line docstring is what ``mer4d models list`` shows. A factory that also takes
+``num_aus`` learns AUs next to the task's labels (AU-graph): the runner passes the number of AU
+detection classes of the data and trains with their targets too. Name the options as keyword
 parameters with defaults (no ``**kwargs``), so a misspelt recipe option is caught with a
 did-you-mean before any training starts. Entries are added by explicit
 imports in :mod:`mer4d.models` (no import-time discovery), so the registry is the same wherever
@@ -19,6 +21,16 @@ Every model the factories return must:
   logits (fine-tuning on a corpus with another label set).
 * give every parameter a gradient from a loss on the logits (no dead branches), which
   ``tests/models/test_registry_contract.py`` checks for every entry.
+
+*Classic* entries (hand-crafted features + a scikit-learn classifier, e.g. ``lbptop_svm``) are
+not torch modules. Their factory and objects set ``classic = True``, and the objects provide:
+
+* ``fit(clips, targets, progress=False)``: clips (N, C, T, H, W) float numpy, targets (N,) class
+  ids or (N, K) multi-hot -> self; everything fitted (scalers included) sees the training fold only.
+* ``predict_scores(clips)``: (N, K) scores in [0, 1] whose 0.5 is the classifier's own boundary.
+
+The runner trains them once per fold (no epochs, no augmentation; ``train.crop`` centre-crops);
+``tests/models/test_classic_contract.py`` checks them.
 """
 
 from __future__ import annotations
@@ -35,8 +47,13 @@ MODELS: Registry[Callable[..., Any]] = Registry("model", list_command="mer4d mod
 def check_model_params(name: str, params: dict[str, Any]) -> Callable[..., Any]:
     """The factory of ``name``, after checking ``params`` against its signature (no model built)."""
     factory = MODELS.get(name)
-    check_options(factory, params, f"model.params (model '{name}')", reserved=("num_classes", "in_channels"))
+    check_options(factory, params, f"model.params (model '{name}')", reserved=("num_classes", "in_channels", "num_aus"))
     return factory
+
+
+def is_classic(name: str) -> bool:
+    """Whether ``name`` is a classic (scikit-learn) entry; its factory carries ``classic = True``."""
+    return bool(getattr(MODELS.get(name), "classic", False))
 
 
 def build_model(name: str, *, num_classes: int, in_channels: int, **params: Any) -> Any:

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from mer4d.core.errors import RecipeError
 from mer4d.recipes.schema import TrainCfg
+from mer4d.train.augment import centre_crop, mirror_half, random_crop
 from mer4d.train.clipset import ClipSet
 
 EpochCallback = Callable[[int, dict[str, float]], None]
@@ -104,27 +105,45 @@ def make_loader(data: ClipSet, cfg: TrainCfg, seed: int, train: bool) -> DataLoa
     )
 
 
-def mirror_half(clips: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Mirror each clip (..., H, W) left-right with probability 1/2 (a seeded draw per clip)."""
-    flip = torch.rand(len(clips), generator=generator) < 0.5
-    return torch.where(flip.view(-1, *([1] * (clips.ndim - 1))), clips.flip(-1), clips)
+@dataclass(frozen=True)
+class Augment:
+    """The seeded training augmentations of one fold (``None``: off)."""
+
+    flips: torch.Generator | None = None
+    crops: torch.Generator | None = None
+    crop: int | None = None
+
+    def train(self, clips: torch.Tensor) -> torch.Tensor:
+        if self.crop is not None:
+            clips = random_crop(clips, self.crop, self.crops)
+        return clips if self.flips is None else mirror_half(clips, self.flips)
+
+    def evaluate(self, clips: torch.Tensor) -> torch.Tensor:
+        return clips if self.crop is None else centre_crop(clips, self.crop)
 
 
-def _run_epoch(model, loader, loss_fn, device, optimizer=None, scaler=None, amp=False, flip_generator=None) -> float:
+def _batch_loss(model, loss_fn, clips, targets, aux, epoch: int, training: bool) -> torch.Tensor:
+    logits = model(clips)
+    if training and getattr(model, "uses_au_targets", False):
+        # AU-graph: AU and emotion terms weighted by the model's alpha schedule (algorithms.md §7).
+        return model.joint_loss(logits, targets, aux[0], loss_fn, epoch)
+    loss = loss_fn(logits, targets)
+    # Models with internal heads (CCDN's per-view branches) add their own training terms.
+    extra = model.auxiliary_loss(loss_fn, targets) if training and hasattr(model, "auxiliary_loss") else None
+    return loss if extra is None else loss + extra
+
+
+def _run_epoch(model, loader, loss_fn, device, augment: Augment, epoch: int = 0, optimizer=None, scaler=None, amp=False) -> float:
     training = optimizer is not None
     model.train(training)
     total, count = 0.0, 0
     with torch.set_grad_enabled(training):
-        for clips, targets in loader:
-            if training and flip_generator is not None:
-                clips = mirror_half(clips, flip_generator)
+        for clips, targets, *aux in loader:
+            clips = augment.train(clips) if training else augment.evaluate(clips)
             clips, targets = clips.to(device, non_blocking=True), targets.to(device, non_blocking=True)
+            aux = [a.to(device, non_blocking=True) for a in aux]
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
-                loss = loss_fn(model(clips), targets)
-                # Models with internal heads (CCDN's per-view branches) add their own training terms.
-                extra = model.auxiliary_loss(loss_fn, targets) if training and hasattr(model, "auxiliary_loss") else None
-                if extra is not None:
-                    loss = loss + extra
+                loss = _batch_loss(model, loss_fn, clips, targets, aux, epoch, training)
             if training:
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
@@ -163,18 +182,22 @@ def fit(
     schedule = make_schedule(optimizer, cfg)
     scaler = torch.amp.GradScaler(device.type, enabled=amp)
     loader = make_loader(train_set, cfg, seed, train=True)
-    flips = torch.Generator().manual_seed(seed + 1) if cfg.hflip else None
+    augment = Augment(
+        flips=torch.Generator().manual_seed(seed + 1) if cfg.hflip else None,
+        crops=torch.Generator().manual_seed(seed + 2) if cfg.crop else None,
+        crop=cfg.crop,
+    )
     val_loader = make_loader(val_set, cfg, seed, train=False) if val_set is not None else None
     history: list[dict[str, float]] = []
     best_loss, best_epoch, best_state, stale = float("inf"), cfg.epochs, None, 0
     bar = tqdm(range(1, cfg.epochs + 1), desc=desc, leave=False, disable=not progress, unit="epoch")
     for epoch in bar:
         lr = optimizer.param_groups[0]["lr"]
-        record = {"train_loss": _run_epoch(model, loader, loss_fn, device, optimizer, scaler, amp, flips), "lr": lr}
+        record = {"train_loss": _run_epoch(model, loader, loss_fn, device, augment, epoch, optimizer, scaler, amp), "lr": lr}
         if schedule is not None:
             schedule.step()
         if val_loader is not None:
-            record["val_loss"] = _run_epoch(model, val_loader, loss_fn, device, amp=amp)
+            record["val_loss"] = _run_epoch(model, val_loader, loss_fn, device, augment, epoch, amp=amp)
             if record["val_loss"] < best_loss:
                 best_loss, best_epoch, stale = record["val_loss"], epoch, 0
                 best_state = copy.deepcopy(model.state_dict())
@@ -197,7 +220,9 @@ def predict(model: nn.Module, data: ClipSet, cfg: TrainCfg, multilabel: bool) ->
     device = pick_device(cfg.device)
     model.to(device).eval()
     chunks = []
-    for clips, _ in make_loader(data, cfg, seed=0, train=False):
+    augment = Augment(crop=cfg.crop)
+    for clips, *_ in make_loader(data, cfg, seed=0, train=False):
+        clips = augment.evaluate(clips)
         with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=cfg.amp and device.type == "cuda"):
             logits = model(clips.to(device)).float()
         chunks.append((torch.sigmoid(logits) if multilabel else torch.softmax(logits, dim=1)).cpu().numpy())

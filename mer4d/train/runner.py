@@ -7,6 +7,7 @@ reused instead of recomputed.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from dataclasses import dataclass
 
@@ -17,8 +18,9 @@ from tqdm.auto import tqdm
 from mer4d.core.errors import RecipeError
 from mer4d.data.corpus import Corpus
 from mer4d.data.protocols import Fold, make_folds
-from mer4d.models import build_model, check_model_params
+from mer4d.models import MODELS, build_model, check_model_params
 from mer4d.recipes.schema import Recipe
+from mer4d.train.classic import fit_and_score
 from mer4d.train.clipset import ClipSet
 from mer4d.train.engine import fit, predict, seed_everything
 from mer4d.train.inner_split import inner_validation_split
@@ -87,6 +89,32 @@ def build_folds(recipe: Recipe, corpus: Corpus) -> list[Fold]:
     return out
 
 
+def learns_aus(model_name: str) -> bool:
+    """Models whose factory takes ``num_aus`` learn AUs next to the task's labels (AU-graph)."""
+    return "num_aus" in inspect.signature(MODELS.get(model_name)).parameters
+
+
+def au_side_targets(corpus: Corpus) -> tuple[tuple[str, ...], np.ndarray]:
+    """The AU detection classes and (N, K_au) multi-hot targets, for models that learn AUs next to emotions."""
+    names = au_classes(corpus.index)
+    return names, encode_targets(corpus.index, "au", names)
+
+
+def _build(recipe: Recipe, classes: tuple[str, ...], in_channels: int, au_names: tuple[str, ...] | None):
+    params = dict(recipe.model.params)
+    if au_names is not None:
+        params["num_aus"] = len(au_names)
+    model = build_model(recipe.model.name, num_classes=len(classes), in_channels=in_channels, **params)
+    if recipe.train.hflip and "V" in getattr(model, "input_spec", "").split():
+        raise RecipeError("train.hflip mirrors every view in place, so a mirrored left view would reach the left-view branch looking like a "
+                          "right view; turn train.hflip off for multi-view models")
+    multilabel = recipe.dataset.task in MULTILABEL_TASKS
+    if getattr(model, "multilabel", multilabel) != multilabel and not getattr(model, "classic", False):
+        raise RecipeError(f"model.params.multilabel={model.multilabel} but dataset.task={recipe.dataset.task} is {'multi' if multilabel else 'single'}-label; "
+                          f"set model.params.multilabel: {str(multilabel).lower()}")
+    return model
+
+
 def run_fold(
     recipe: Recipe, corpus: Corpus, fold: Fold, number: int, targets: np.ndarray, classes: tuple[str, ...], in_channels: int, tracker: Tracker, progress: bool
 ) -> FoldOutcome:
@@ -96,32 +124,36 @@ def run_fold(
     train_pos, val_pos = fold.train, None
     if recipe.train.val_fraction > 0:
         train_pos, val_pos = inner_validation_split(corpus.index, fold.train, recipe.train.val_fraction, seed)
-    model = build_model(recipe.model.name, num_classes=len(classes), in_channels=in_channels, **recipe.model.params)
-    if recipe.train.hflip and "V" in getattr(model, "input_spec", "").split():
-        raise RecipeError("train.hflip mirrors every view in place, so a mirrored left view would reach the left-view branch looking like a "
-                          "right view; turn train.hflip off for multi-view models")
+    au_names, au_targets = (None, None)
+    if learns_aus(recipe.model.name):
+        au_names, au_targets = au_side_targets(corpus)
+    model = _build(recipe, classes, in_channels, au_names)
     multilabel = recipe.dataset.task in MULTILABEL_TASKS
-    if getattr(model, "multilabel", multilabel) != multilabel:  # models that fuse probabilities must know sigmoid vs softmax
-        raise RecipeError(f"model.params.multilabel={model.multilabel} but dataset.task={recipe.dataset.task} is {'multi' if multilabel else 'single'}-label; "
-                          f"set model.params.multilabel: {str(multilabel).lower()}")
     tracker.start_fold(number, fold.name, {"train_clips": len(train_pos), "val_clips": 0 if val_pos is None else len(val_pos), "test_clips": len(fold.test)})
-    result = fit(
-        model,
-        ClipSet(corpus, train_pos, targets),
-        recipe.train,
-        seed=seed,
-        val_set=None if val_pos is None else ClipSet(corpus, val_pos, targets),
-        on_epoch=tracker.log_epoch,
-        progress=progress,
-        desc=f"fold {number + 1} epochs",
-        num_classes=len(classes),
-    )
-    scores = predict(model, ClipSet(corpus, fold.test, targets), recipe.train, multilabel)
+    if getattr(model, "classic", False):
+        scores = fit_and_score(model, corpus, train_pos, fold.test, targets, recipe.train, progress)
+        epochs_run = best_epoch = 0
+    else:
+        if au_targets is not None:  # co-occurrence from this fold's training clips only (algorithms.md §7)
+            model.set_au_cooccurrence(au_targets[train_pos])
+        result = fit(
+            model,
+            ClipSet(corpus, train_pos, targets, au_targets),
+            recipe.train,
+            seed=seed,
+            val_set=None if val_pos is None else ClipSet(corpus, val_pos, targets, au_targets),
+            on_epoch=tracker.log_epoch,
+            progress=progress,
+            desc=f"fold {number + 1} epochs",
+            num_classes=len(classes),
+        )
+        scores = predict(model, ClipSet(corpus, fold.test, targets), recipe.train, multilabel)
+        epochs_run, best_epoch = result.epochs_run, result.best_epoch
     table = prediction_table(corpus.index.iloc[fold.test], fold.name, targets[fold.test], scores, classes, recipe.dataset.task)
     metrics = table_metrics(table, classes, recipe.dataset.task)
-    metrics["epochs_run"] = float(result.epochs_run)
-    metrics["best_epoch"] = float(result.best_epoch)
-    return FoldOutcome(number=number, name=fold.name, table=table, metrics=metrics, epochs_run=result.epochs_run)
+    metrics["epochs_run"] = float(epochs_run)
+    metrics["best_epoch"] = float(best_epoch)
+    return FoldOutcome(number=number, name=fold.name, table=table, metrics=metrics, epochs_run=epochs_run)
 
 
 def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: bool = True) -> ProtocolResult:

@@ -6,7 +6,8 @@ import torch
 from sklearn.utils.class_weight import compute_class_weight
 
 from mer4d.recipes.schema import TrainCfg
-from mer4d.train.engine import make_loss, mirror_half
+from mer4d.train.augment import mirror_half
+from mer4d.train.engine import make_loss
 
 
 def test_balanced_bce_uses_negatives_over_positives_per_class():

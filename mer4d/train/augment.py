@@ -1,0 +1,38 @@
+"""Training-time clip augmentations, seeded per fold (DESIGN §4: a fold's result depends only on
+its seed). They act on the last two dimensions (H, W) of a batch, so every model layout works."""
+
+from __future__ import annotations
+
+import torch
+
+from mer4d.core.errors import ShapeError
+
+
+def mirror_half(clips: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Mirror each clip (..., H, W) left-right with probability 1/2 (a seeded draw per clip)."""
+    flip = torch.rand(len(clips), generator=generator) < 0.5
+    return torch.where(flip.view(-1, *([1] * (clips.ndim - 1))), clips.flip(-1), clips)
+
+
+def _check_crop(clips: torch.Tensor, size: int) -> tuple[int, int]:
+    height, width = clips.shape[-2:]
+    if size > height or size > width:
+        raise ShapeError(f"train.crop={size} is larger than the clips ({height}x{width} px); lower train.crop or raise "
+                         f"preprocess.size / preprocess.face.crop", expected=f"H, W >= {size}", actual=tuple(clips.shape))
+    return int(height), int(width)
+
+
+def random_crop(clips: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+    """A size x size window of each clip (B, ..., H, W) at a seeded random place (one per clip, the
+    same for all its frames, so the crop never moves within a clip and fakes no motion)."""
+    height, width = _check_crop(clips, size)
+    tops = torch.randint(0, height - size + 1, (len(clips),), generator=generator).tolist()
+    lefts = torch.randint(0, width - size + 1, (len(clips),), generator=generator).tolist()
+    return torch.stack([clip[..., t : t + size, s : s + size] for clip, t, s in zip(clips, tops, lefts, strict=True)])
+
+
+def centre_crop(clips: torch.Tensor, size: int) -> torch.Tensor:
+    """The central size x size window of every clip (..., H, W): what evaluation sees."""
+    height, width = _check_crop(clips, size)
+    top, left = (height - size) // 2, (width - size) // 2
+    return clips[..., top : top + size, left : left + size]

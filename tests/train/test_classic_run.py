@@ -1,0 +1,67 @@
+"""Classic models (LBP-TOP + SVM) and train.crop through the protocol runner."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.svm import LinearSVC
+
+from mer4d.data.corpus import Corpus
+from mer4d.preprocess.lbptop import lbp_top
+from mer4d.recipes.schema import Recipe
+from mer4d.train.runner import run_protocol
+from mer4d.train.tracker import MemoryTracker
+
+
+def texture_corpus(n_per_subject=6, size=24) -> tuple[Corpus, np.ndarray]:
+    """Three subjects; class 'flat' clips are blockwise constant noise, 'busy' ones pixel noise."""
+    rng = np.random.default_rng(1)
+    n = 3 * n_per_subject
+    clips = rng.random((n, 1, 6, size, size)).astype(np.float32)
+    labels = np.array(["flat", "busy"] * (n // 2))
+    for k in np.flatnonzero(labels == "flat"):
+        clips[k, 0] = np.repeat(np.repeat(clips[k, 0, :, ::4, ::4], 4, axis=1), 4, axis=2)
+    index = pd.DataFrame({
+        "dataset": "fake", "subject": np.repeat(["a", "b", "c"], n_per_subject), "clip_id": [f"c{i}" for i in range(n)], "kind": "micro",
+        "fps": 30.0, "onset": 0, "apex": 2, "offset": 5, "emotion": labels,
+    })
+    return Corpus("fake", index, ("flat", "busy"), lambda i: clips[i], "f" * 16), clips
+
+
+def recipe(model: dict, **train) -> Recipe:
+    return Recipe.model_validate({"name": "t", "dataset": {"name": "fake"}, "model": model, "train": {"epochs": 2, "batch_size": 4, **train}})
+
+
+def test_lbptop_svm_runs_every_fold_once_on_centre_crops_like_a_direct_sklearn_fit():
+    corpus, clips = texture_corpus()
+    tracker = MemoryTracker()
+    result = run_protocol(recipe({"name": "lbptop_svm", "params": {"blocks": [2, 2]}}, crop=20), corpus, tracker, progress=False)
+    assert len(result.folds) == 3 and all(v == [] for v in tracker.epochs.values())  # no epochs for a classic model
+    assert result.metrics["uf1"] == pytest.approx(1.0)  # the two textures are separable
+    # fold 'a' by hand: features of the 20 x 20 centre crops, SVM on subjects b and c
+    crops = clips[:, 0, :, 2:22, 2:22]
+    feats = np.stack([lbp_top(c, (2, 2), (1, 1, 2), 8) for c in crops])
+    test, train = corpus.index["subject"] == "a", corpus.index["subject"] != "a"
+    ids = (corpus.index["emotion"] == "busy").astype(int)  # the class order of the corpus: flat 0, busy 1
+    svm = OneVsRestClassifier(LinearSVC(C=1000.0, max_iter=20000, random_state=0)).fit(feats[train], ids[train])
+    d = svm.decision_function(feats[test])  # two classes: one column, the margin of 'busy'
+    fold_a = result.table[result.table["subject"] == "a"]
+    expected = 1 / (1 + np.exp(-(2 * d)))  # softmax of (-d, d) for the second class
+    np.testing.assert_allclose(fold_a["score_busy"].to_numpy(), expected, rtol=1e-6)
+
+
+def test_train_crop_feeds_the_model_crops_in_training_and_at_test(monkeypatch):
+    corpus, _ = texture_corpus()
+    seen = []
+
+    from mer4d.models import tiny3d
+
+    original = tiny3d.Tiny3D.forward
+
+    def spy(self, x):
+        seen.append(tuple(x.shape[-2:]))
+        return original(self, x)
+
+    monkeypatch.setattr(tiny3d.Tiny3D, "forward", spy)
+    run_protocol(recipe({"name": "tiny3d", "params": {"width": 4}}, crop=16), corpus, MemoryTracker(), progress=False)
+    assert seen and set(seen) == {(16, 16)}
