@@ -26,10 +26,23 @@ class DatasetCfg(Section):
     params: dict[str, Any] = Field(default_factory=dict, description="dataset-specific options passed to its loader")
 
 
-class PreprocessCfg(Section):
-    """Spatial preprocessing of 2D clips (face alignment and cropping are added by a later issue)."""
+class FaceCfg(Section):
+    """Face alignment and cropping of 2D clips (algorithms.md §13): one similarity transform per clip,
+    estimated on the onset frame from stable landmarks (eyes, nose) and applied to every frame."""
 
-    size: int = Field(112, ge=8, description="2D clips are resized to size x size pixels")
+    enabled: bool = Field(False, description="align and crop the face; false -> frames are only resized")
+    landmarks: Literal["auto", "dataset", "mediapipe", "haar"] = Field(
+        "auto", description="auto: the dataset's (or simulator's) landmark file, else MediaPipe if installed, else Haar eyes")
+    crop: int = Field(150, ge=16, description="aligned face crop in pixels (4DME: 150); preprocess.size then resizes it unless equal")
+    on_missing: Literal["error", "fallback"] = Field(
+        "fallback", description="no face found on the onset: stop with an error, or centre-crop the clip (logged and counted)")
+
+
+class PreprocessCfg(Section):
+    """Spatial preprocessing of 2D clips."""
+
+    size: int = Field(112, ge=8, description="2D clips are resized to size x size pixels (after the face crop, when on)")
+    face: FaceCfg = Field(default_factory=FaceCfg)
 
 
 class SamplingCfg(Section):
@@ -67,6 +80,7 @@ class TrainCfg(Section):
     gamma: float = Field(0.1, gt=0, le=1)
     loss: Literal["ce", "bce"] = "ce"
     resample: Literal["none", "uniform"] = "none"
+    crop: int | None = Field(None, ge=8, description="random crop x crop pixels of each training clip, centre crop at test (4DME: 112 from 150)")
     hflip: bool = Field(False, description="mirror training clips left-right at random; only for labels a mirror keeps (emotions, not L/R AUs)")
     class_weight: Literal["none", "balanced"] = Field("none", description="balanced: weight the loss by inverse class frequency of the training fold")
     val_fraction: float = Field(0.0, ge=0, lt=1, description=">0: early stopping on this share of the *training* subjects")

@@ -135,12 +135,15 @@ def load_fourdme(
     sim_seed: int = 0,
     shuffle_labels: bool = False,
     render: dict | None = None,
+    face: dict | None = None,
     progress: bool = True,
 ) -> Corpus:
     """4DME (or its simulation when no root is given): multi-label emotions, gray/RGB/depth clips.
 
     ``shuffle_labels=True`` permutes the labels across clips (seeded by ``seed``): the chance-level
-    control a result should be compared with.
+    control a result should be compared with. ``face`` is ``preprocess.face`` as a dict: when
+    enabled, gray / rgb clips are face-aligned and cropped once at load time (cached; see
+    :mod:`mer4d.data.corpora.fourdme_face`), then sampled and resized to ``size``.
     """
     if root is None:
         from mer4d.data.cache import simulated_dataset
@@ -161,11 +164,19 @@ def load_fourdme(
     column = f"{modality}_dir"
     if index[column].isna().any():
         raise DataError(f"4DME: {index[column].isna().sum()} clip(s) have no {modality} folder, e.g. {index.loc[index[column].isna(), 'clip_id'].iloc[0]}")
-    if modality == "mesh":
+    keyed = index[["clip_id", "onset", "apex", "offset", "emotion", "fold"]].astype(str)
+    face = dict(face or {})
+    if face.get("enabled", False):  # gray / rgb only: face_corpus says so for depth and mesh
+        from mer4d.data.corpora.fourdme_face import face_corpus
+
+        index, read_aligned, origin = face_corpus(index, modality, face, 2 if FPS[modality] == 30.0 else 1, progress, origin)
+        keyed = keyed.assign(face=index["face_source"] + repr(sorted(face.items())))  # other face settings, other data
+        loader = _clip_loader(index, modality, frames, strategy, size, read_aligned)
+    elif modality == "mesh":
         index, loader, origin = _mesh_corpus(index, render or {}, size, frames, progress, origin)
     else:
         loader = _clip_loader(index, modality, frames, strategy, size)
-    digest = pd.util.hash_pandas_object(index[["clip_id", "onset", "apex", "offset", "emotion", "fold"]].astype(str)).sum()
+    digest = pd.util.hash_pandas_object(keyed).sum()
     return Corpus(
         name="4dme", index=index, classes=FOURDME_EMOTIONS, load_clip=loader,
         fingerprint=f"{np.uint64(digest):016x}", description=f"{origin}: {len(index)} clips, {index['subject'].nunique()} subjects; folds {index.attrs['fold_source']}",
@@ -192,7 +203,19 @@ def _mesh_corpus(index: pd.DataFrame, render: dict, size: int, frames: int, prog
     return index, load, origin
 
 
-def _clip_loader(index: pd.DataFrame, modality: str, frames: int, strategy: str, size: int):
+def clip_range(row: pd.Series, scale: int) -> tuple[int, int, int]:
+    """(first, apex, last) frame numbers of a clip in a modality numbered ``60 fps / scale``.
+
+    Kinect frame m shows 60 fps frame 2m, so the frames inside onset..offset are
+    ceil(onset / 2)..floor(offset / 2) (onset // 2 is missing when the onset is odd).
+    """
+    first, last = -(-int(row["onset"]) // scale), int(row["offset"]) // scale
+    return first, min(max(int(row["apex"]) // scale, first), last), last
+
+
+def _clip_loader(index: pd.DataFrame, modality: str, frames: int, strategy: str, size: int, read_clip=None):
+    """Row position -> (C, frames, size, size) float32; ``read_clip(position) -> (clip, numbers)``
+    replaces the frame-folder reader (face-aligned clips)."""
     import cv2
 
     from mer4d.data.readers import read_depth, read_frames
@@ -209,16 +232,19 @@ def _clip_loader(index: pd.DataFrame, modality: str, frames: int, strategy: str,
 
     def read(position: int) -> np.ndarray:
         row = index.iloc[position]
-        first, last = row["onset"] // scale, row["offset"] // scale
-        if modality == "depth":
+        first, apex, last = clip_range(row, scale)
+        if read_clip is not None:
+            clip, numbers = read_clip(position)
+        elif modality == "depth":
             clip, numbers = read_depth(row[f"{modality}_dir"], first, last)
             clip = np.nan_to_num(clip, nan=0.0)
         else:
             clip, numbers = read_frames(row[f"{modality}_dir"], first, last, color="gray" if modality == "gray" else "rgb")
-        sampled = sample_clip(clip.astype(np.float32), numbers, strategy, frames, onset=first, apex=row["apex"] // scale)
+        sampled = sample_clip(clip.astype(np.float32), numbers, strategy, frames, onset=first, apex=apex)
         t, c = sampled.shape[:2]
-        resized = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in sampled.reshape(t * c, *sampled.shape[2:])])
-        resized = resized.reshape(t, c, size, size).transpose(1, 0, 2, 3)
+        if sampled.shape[2:] != (size, size):  # a face crop of preprocess.size is used as it is
+            sampled = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in sampled.reshape(t * c, *sampled.shape[2:])])
+        resized = sampled.reshape(t, c, size, size).transpose(1, 0, 2, 3)
         if modality == "depth":  # millimetres -> zero-mean within the face, metres scale
             valid = resized > 0
             centre = resized[valid].mean() if valid.any() else 0.0

@@ -13,5 +13,5 @@ def _fourdme(out: Path, **kwargs) -> Path:
 
 
 # Bump when the simulator's output changes, so cached datasets are regenerated.
-SIMULATOR_VERSION = 2
+SIMULATOR_VERSION = 3
 WRITERS: dict[str, Callable[..., Path]] = {"4dme": _fourdme}

@@ -2,7 +2,9 @@
 
 Per subject: a sampled identity and face; per clip: an AU combination (``catalog``), an event
 (onset -> apex -> offset) with blinks, head motion and sensor noise, rendered as
-- frontal grayscale frames, 60 fps, ``gray_micro/{sub}/{clip}/Frame_{N:09d}.jpg``;
+- frontal grayscale frames, 60 fps, ``gray_micro/{sub}/{clip}/Frame_{N:09d}.jpg``, with the
+  projected 2-D landmarks of every frame in ``landmarks.csv`` beside them (frame,name,x,y pixels;
+  a simulator convention: 4DME ships none, so real clips are aligned from detected landmarks);
 - Kinect-like RGB and depth (16-bit PNG, mm, noise and holes), 30 fps, from a viewpoint a few
   degrees off frontal: ``kinect_rgb_micro/.../rgb_{M:09d}.jpg``, ``kinect_depth_micro/.../depth_{M:09d}.png``
   with M = N // 2;
@@ -27,10 +29,11 @@ from mer4d.core.errors import DataError
 from mer4d.labels.au_emotion import FOURDME_EMOTIONS, emotions_from_aus, format_emotions
 from mer4d.labels.aus import AUToken, format_aus
 from mer4d.render import Rig, View, get_renderer
+from mer4d.render.rig import project
 from mer4d.synth.animation import synthesize
 from mer4d.synth.catalog import STATIC_CHOICES, draw_combination
 from mer4d.synth.events import Distractors, profile, sample_event
-from mer4d.synth.face import FaceModel, make_face
+from mer4d.synth.face import LANDMARK_NAMES, FaceModel, make_face
 from mer4d.synth.identity import sample_identity
 from mer4d.synth.writers.files import write_ply, write_xlsx
 
@@ -56,6 +59,8 @@ KINECT_VIEW = dict(name="kinect", yaw_deg=8.0, pitch_deg=-4.0, projection="pinho
 # Head drift grows like a random walk, with the square root of the window's duration: a subject told
 # to keep still drifts ~0.2 degrees / 0.2 mm over a 0.7 s micro window, ~0.5 over a 4 s macro one.
 DRIFT_PER_SQRT_S = 0.25
+# Read back by mer4d.preprocess.face_landmarks (LANDMARK_FILE there; synth cannot import preprocess).
+LANDMARK_FILE = "landmarks.csv"
 LIGHT = np.array([0.25, 0.45, 0.86]) / np.linalg.norm([0.25, 0.45, 0.86])
 
 
@@ -182,6 +187,7 @@ def _write_clip(out, subject: SubjectMesh, s, kind, i, spec, seed, renderer, gra
     shaded = shade(gray.texture[:, 0], gray.normals[:, 0], gray.mask[:, 0]) @ np.array([0.299, 0.587, 0.114])
     for k, t in enumerate(frames):
         cv2.imwrite(str(folders["gray"] / f"Frame_{base + t:09d}.jpg"), to_uint8(shaded[k], rng), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    write_landmarks(folders["gray"] / LANDMARK_FILE, face, animation.vertices[list(frames)], [base + t for t in frames], gray_rig.views[0])
     if all_modalities:
         even = [t for t in frames if (base + t) % 2 == 0]
         kin = renderer.render(_frames(animation, even), kinect_rig)
@@ -198,6 +204,21 @@ def _write_clip(out, subject: SubjectMesh, s, kind, i, spec, seed, renderer, gra
         "AUs": format_aus(tokens), "Emotion": format_emotions(emotions_from_aus(tokens)),
         "apex_mm": round(float(max(event.aus.values())), 3),
     }
+
+
+def write_landmarks(path: Path, face: FaceModel, vertices: np.ndarray, numbers: list[int], view: View) -> None:
+    """``frame,name,x,y`` rows: every landmark of every frame, projected to pixels (column, row) of ``view``.
+
+    Positions come from the animated vertices, so they follow head motion and AU movement the
+    way a landmark tracker run on the images would (without its noise).
+    """
+    points = face.landmark_positions(vertices)  # (T, L, 3)
+    uv, _ = project(view, points.reshape(-1, 3))
+    uv = uv.reshape(len(numbers), len(LANDMARK_NAMES), 2)
+    lines = ["frame,name,x,y"]
+    for number, frame_uv in zip(numbers, uv, strict=True):
+        lines += [f"{number},{name},{x:.2f},{y:.2f}" for name, (x, y) in zip(LANDMARK_NAMES, frame_uv, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
 
 
 def _frames(animation, indices) -> MeshSeq:
