@@ -9,8 +9,16 @@ import click
 @click.option("--experiment", "experiments", multiple=True, help="Only these MLflow experiments (repeatable).")
 @click.option("--uri", default=None, help="Tracking URI; default MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db.")
 @click.option("--per-class", is_flag=True, help="Add per-class F1 and accuracy columns (4DME Tables 6-8 layout).")
-def report(experiments: tuple[str, ...], uri: str | None, per_class: bool) -> None:
+@click.option("--tables", is_flag=True, help="Print the 4DME paper's Table 5 (AU detection) and Table 6 (emotions): methods x classes, F1 / accuracy.")
+def report(experiments: tuple[str, ...], uri: str | None, per_class: bool, tables: bool) -> None:
     """Print a markdown table of the newest finished run of each recipe and --set variant."""
-    from mer4d.tracking.report import latest_runs, markdown_table
+    from mer4d.tracking.report import PAPER_TABLES, latest_runs, markdown_table, paper_table
 
-    click.echo(markdown_table(latest_runs(uri, list(experiments) or None, per_class=per_class)))
+    runs = latest_runs(uri, list(experiments) or None, per_class=per_class or tables)
+    if not tables:
+        click.echo(markdown_table(runs))
+        return
+    for task, title in PAPER_TABLES.items():
+        table = paper_table(runs, task)
+        click.echo(f"\n### {title}\n")
+        click.echo(markdown_table(table) if not table.empty else f"_No finished dataset.task={task} run in the store: run e.g. recipes/4dme_sca{'_au' if task == 'au' else ''}.yaml._")

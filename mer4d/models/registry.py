@@ -35,6 +35,7 @@ The runner trains them once per fold (no epochs, no augmentation; ``train.crop``
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -56,13 +57,14 @@ def is_classic(name: str) -> bool:
     return bool(getattr(MODELS.get(name), "classic", False))
 
 
-def build_model(name: str, *, num_classes: int, in_channels: int, **params: Any) -> Any:
+def build_model(name: str, *, num_classes: int, in_channels: int, num_aus: int | None = None, **params: Any) -> Any:
     """Build the registered model ``name``.
 
     Args:
         name: a registry name (see ``mer4d models list``).
         num_classes: number of output logits K.
         in_channels: channels C of the input clips (1 for grayscale video).
+        num_aus: AU classes of the data, for factories that take it (AU-graph); ignored otherwise.
         **params: model-specific options, passed to the factory (e.g. ``width`` for ``tiny3d``).
 
     Returns:
@@ -73,4 +75,6 @@ def build_model(name: str, *, num_classes: int, in_channels: int, **params: Any)
         RecipeError: ``params`` holds an option the factory does not take, or a bad value.
     """
     factory = check_model_params(name, params)
+    if num_aus is not None and "num_aus" in inspect.signature(factory).parameters:
+        params = {**params, "num_aus": num_aus}
     return factory(num_classes=num_classes, in_channels=in_channels, **params)

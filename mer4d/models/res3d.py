@@ -39,10 +39,14 @@ class BasicBlock3d(nn.Module):
         self.downsample: nn.Module = nn.Identity()
         if stride != 1 or in_channels != out_channels:
             self.downsample = nn.Sequential(nn.Conv3d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False), nn.BatchNorm3d(out_channels))
+        # Hook for an attention module on the residual branch (after bn2, before the addition),
+        # shape-preserving (B, Cout, T', H', W'); e.g. res3d_sca's second-order attention. The
+        # Identity has no parameters or state, so plain res3d is unchanged.
+        self.attention: nn.Module = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
+        out = self.attention(self.bn2(self.conv2(out)))
         return self.relu(out + self.downsample(x))
 
 

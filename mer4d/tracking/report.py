@@ -38,6 +38,7 @@ def latest_runs(uri: str | None = None, experiments: list[str] | None = None, pe
                 "data": short_data(tags.get("mer4d.dataset", "")),
                 "run": run.info.run_id,
                 **{label: run.data.metrics.get(key) for key, label in COLUMNS.items()},
+                **({"task": run.data.params.get("dataset.task", "")} if per_class else {}),
                 **({k: v for k, v in sorted(run.data.metrics.items()) if k.startswith(("f1_", "acc_"))} if per_class else {}),
             })
     table = pd.DataFrame(rows)
@@ -59,3 +60,40 @@ def markdown_table(table: pd.DataFrame) -> str:
         cells = [c[:8] if col == "run" else c for c, col in zip(cells, shown.columns, strict=True)]
         body.append("| " + " | ".join(cells) + " |")
     return "\n".join([header, rule, *body])
+
+
+PAPER_TABLES = {
+    "au": "Table 5 (4DME layout): AU detection, F1 / accuracy per AU",
+    "emotion_multilabel": "Table 6 (4DME layout): multi-label emotion recognition, F1 / accuracy per class",
+}
+
+
+def paper_table(runs: pd.DataFrame, task: str) -> pd.DataFrame:
+    """Methods x classes of one task, each cell "F1 / accuracy", plus the class average.
+
+    ``runs`` is :func:`latest_runs` with ``per_class=True``. A method is a recipe and its --set
+    variant; rows are ordered by average F1 (best first), classes by name as logged.
+    """
+    chosen = runs[runs["task"] == task] if not runs.empty else runs
+    if chosen.empty:
+        return pd.DataFrame()
+    classes = sorted({c[3:] for c in chosen.columns if c.startswith("f1_") and chosen[c].notna().any()}, key=_class_order)
+    rows = []
+    for _, run in chosen.iterrows():
+        method = run["recipe"] + (f" [{run['variant']}]" if run["variant"] else "") + (f" ({run['profile']})" if run["profile"] else "")
+        cells = {c: _pair(run.get(f"f1_{c}"), run.get(f"acc_{c}")) for c in classes}
+        rows.append({"method": method, **cells, "average": _pair(run["macro F1"], run["macro acc"]), "_rank": run["macro F1"], "run": run["run"]})
+    table = pd.DataFrame(rows).sort_values("_rank", ascending=False, na_position="last").drop(columns="_rank")
+    return table.reset_index(drop=True)
+
+
+def _class_order(name: str) -> tuple[int, str]:
+    """AUs by number (AU2 before AU12), other classes keep alphabetical order after them."""
+    digits = name[2:] if name.startswith("AU") else ""
+    return (int(digits), name) if digits.isdigit() else (10**6, name)
+
+
+def _pair(f1, acc) -> str:
+    if f1 is None or pd.isna(f1):
+        return ""
+    return f"{f1:.3f} / {acc:.3f}"

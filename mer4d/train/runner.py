@@ -101,10 +101,8 @@ def au_side_targets(corpus: Corpus) -> tuple[tuple[str, ...], np.ndarray]:
 
 
 def _build(recipe: Recipe, classes: tuple[str, ...], in_channels: int, au_names: tuple[str, ...] | None):
-    params = dict(recipe.model.params)
-    if au_names is not None:
-        params["num_aus"] = len(au_names)
-    model = build_model(recipe.model.name, num_classes=len(classes), in_channels=in_channels, **params)
+    num_aus = None if au_names is None else len(au_names)
+    model = build_model(recipe.model.name, num_classes=len(classes), in_channels=in_channels, num_aus=num_aus, **recipe.model.params)
     if recipe.train.hflip and "V" in getattr(model, "input_spec", "").split():
         raise RecipeError("train.hflip mirrors every view in place, so a mirrored left view would reach the left-view branch looking like a "
                           "right view; turn train.hflip off for multi-view models")
