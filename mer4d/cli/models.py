@@ -19,7 +19,10 @@ def list_() -> None:
 
     for name in MODELS.names():
         factory = MODELS.get(name)
-        options = [f"{p.name}={p.default!r}" for p in inspect.signature(factory).parameters.values() if p.default is not inspect.Parameter.empty]
+        parameters = inspect.signature(factory).parameters.values()
+        options = [f"{p.name}={p.default!r}" for p in parameters if p.default is not inspect.Parameter.empty and p.name != "num_aus"]
+        if "num_aus" in inspect.signature(factory).parameters:
+            options.append("(num_aus: from the data's AU classes)")
         doc = (inspect.getdoc(factory) or "").splitlines()[0] if inspect.getdoc(factory) else ""
         click.echo(f"{name:16s} {doc}")
         if options:

@@ -130,12 +130,12 @@ class LBPTOPSVM:
 
 
 @MODELS.register("lbptop_svm")
-def lbptop_svm(num_classes: int, in_channels: int, blocks: list[int] | None = None, radii: list[float] | None = None, neighbours: int = 8,
+def lbptop_svm(num_classes: int, in_channels: int, blocks: tuple[int, int] = (5, 5), radii: tuple[float, float, float] = (1, 1, 2), neighbours: int = 8,
                C: float = 1000.0, standardize: bool = False, class_weight: str = "none", max_iter: int = 20000) -> LBPTOPSVM:
     """LBP-TOP (5x5 blocks, radii 1,1,2, 59-bin u2) + one-vs-rest LinearSVC(C=1000): 4DME's hand-crafted baseline (gray clips)."""
     if in_channels != 1:
         raise RecipeError(f"lbptop_svm needs gray clips (1 channel), the corpus gives {in_channels}; use dataset.params.modality: gray")
-    return LBPTOPSVM(num_classes, tuple(blocks or (5, 5)), tuple(radii or (1, 1, 2)), neighbours, C, standardize, class_weight, max_iter)
+    return LBPTOPSVM(num_classes, tuple(blocks), tuple(radii), neighbours, C, standardize, class_weight, max_iter)
 
 
 lbptop_svm.classic = True  # trained by mer4d.train.classic, not the epoch engine

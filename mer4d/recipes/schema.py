@@ -23,6 +23,7 @@ class DatasetCfg(Section):
     modalities: list[str] = Field(default_factory=lambda: ["gray"])
     classes: list[str] | None = Field(None, description="fixed label set and order; absent -> the corpus's own")
     kind: Literal["micro", "macro", "all"] = "micro"
+    au_min_clips: int = Field(10, ge=0, description="AU detection (and AU-graph) classes: the AUs moving in MORE than this many clips (4DME: 10)")
     params: dict[str, Any] = Field(default_factory=dict, description="dataset-specific options passed to its loader")
 
 

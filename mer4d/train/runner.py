@@ -94,9 +94,9 @@ def learns_aus(model_name: str) -> bool:
     return "num_aus" in inspect.signature(MODELS.get(model_name)).parameters
 
 
-def au_side_targets(corpus: Corpus) -> tuple[tuple[str, ...], np.ndarray]:
+def au_side_targets(corpus: Corpus, min_clips: int) -> tuple[tuple[str, ...], np.ndarray]:
     """The AU detection classes and (N, K_au) multi-hot targets, for models that learn AUs next to emotions."""
-    names = au_classes(corpus.index)
+    names = au_classes(corpus.index, min_clips)
     return names, encode_targets(corpus.index, "au", names)
 
 
@@ -124,7 +124,7 @@ def run_fold(
         train_pos, val_pos = inner_validation_split(corpus.index, fold.train, recipe.train.val_fraction, seed)
     au_names, au_targets = (None, None)
     if learns_aus(recipe.model.name):
-        au_names, au_targets = au_side_targets(corpus)
+        au_names, au_targets = au_side_targets(corpus, recipe.dataset.au_min_clips)
     model = _build(recipe, classes, in_channels, au_names)
     multilabel = recipe.dataset.task in MULTILABEL_TASKS
     tracker.start_fold(number, fold.name, {"train_clips": len(train_pos), "val_clips": 0 if val_pos is None else len(val_pos), "test_clips": len(fold.test)})
@@ -157,7 +157,7 @@ def run_fold(
 def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: bool = True) -> ProtocolResult:
     """Every fold of the recipe's protocol, skipping folds the tracker already has."""
     check_recipe_fits(recipe)
-    classes = tuple(recipe.dataset.classes or (au_classes(corpus.index) if recipe.dataset.task == "au" else corpus.classes))
+    classes = tuple(recipe.dataset.classes or (au_classes(corpus.index, recipe.dataset.au_min_clips) if recipe.dataset.task == "au" else corpus.classes))
     targets = encode_targets(corpus.index, recipe.dataset.task, classes)
     folds = build_folds(recipe, corpus)
     done = tracker.completed_folds()

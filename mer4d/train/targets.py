@@ -38,7 +38,7 @@ def au_classes(index: pd.DataFrame, min_samples: int = AU_MIN_SAMPLES) -> tuple[
     counts = pd.Series([a for aus in originals["aus"] for a in sorted({detection_au(c) for c in aus})]).value_counts()
     chosen = sorted((a for a, n in counts.items() if n > min_samples), key=lambda a: int(a[2:]))
     if not chosen:
-        raise DataError(f"AU detection: no AU occurs in more than {min_samples} clips (counts: {counts.to_dict()}); set dataset.classes to the AUs to detect")
+        raise DataError(f"AU detection: no AU occurs in more than {min_samples} clips (counts: {counts.to_dict()}); lower dataset.au_min_clips or set dataset.classes to the AUs to detect")
     return tuple(chosen)
 
 
