@@ -46,6 +46,7 @@ from mer4d.core.errors import DataError, RecipeError, ShapeError
 from mer4d.core.shapes import check_shape
 from mer4d.models.clip_input import check_int
 from mer4d.models.registry import MODELS
+from mer4d.models.res3d import init_small_head
 from mer4d.models.sca import Res3DSCA
 
 logger = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ class AUGraph(nn.Module):
         self.register_buffer("adjacency", torch.eye(num_aus))
         self.num_features = num_aus * gcn_hidden
         self.classifier = nn.Linear(self.num_features, num_classes)
-        _init_head(self.classifier)
+        init_small_head(self.classifier)
         self._train_au_logits: torch.Tensor | None = None
 
     def set_au_cooccurrence(self, au_targets: np.ndarray) -> None:
@@ -239,13 +240,7 @@ class AUGraph(nn.Module):
         check_int("au_graph", "num_classes", num_classes, 1)
         device, dtype = self.classifier.weight.device, self.classifier.weight.dtype
         self.classifier = nn.Linear(self.num_features, num_classes, device=device, dtype=dtype)
-        _init_head(self.classifier)
-
-
-def _init_head(layer: nn.Linear) -> None:
-    # Small logits at the start, as res3d's head: the emotion loss starts near log(K).
-    nn.init.normal_(layer.weight, 0.0, 0.01)
-    nn.init.zeros_(layer.bias)
+        init_small_head(self.classifier)
 
 
 def _check_fraction(name: str, value: object, low: float, high: float, low_open: bool, example: str) -> None:
@@ -273,19 +268,4 @@ def au_graph(
     alpha_step: int = 30,
 ) -> AUGraph:
     """AU-graph: SCA Res3D AU detector, GCN over AU probabilities (ML-GCN co-occurrence graph), emotion head."""
-    return AUGraph(
-        num_classes=num_classes,
-        in_channels=in_channels,
-        num_aus=num_aus,
-        dropout=dropout,
-        width=width,
-        remove_static=remove_static,
-        sca_stages=sca_stages,
-        sca_channels=sca_channels,
-        gcn_layers=gcn_layers,
-        gcn_hidden=gcn_hidden,
-        tau=tau,
-        p=p,
-        alpha=alpha,
-        alpha_step=alpha_step,
-    )
+    return AUGraph(**locals())  # the options are named above (for recipe checks) and passed on unchanged

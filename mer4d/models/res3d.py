@@ -100,7 +100,7 @@ class Res3D(nn.Module):
             elif isinstance(module, nn.BatchNorm3d):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
-        _init_linear(self.classifier)
+        init_small_head(self.classifier)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features (B, num_features) of clips (B, C, T, H, W)."""
@@ -120,11 +120,11 @@ class Res3D(nn.Module):
         check_int("res3d", "num_classes", num_classes, 1)
         device, dtype = self.classifier.weight.device, self.classifier.weight.dtype
         self.classifier = nn.Linear(self.num_features, num_classes, device=device, dtype=dtype)
-        _init_linear(self.classifier)
+        init_small_head(self.classifier)
 
 
 
-def _init_linear(layer: nn.Linear) -> None:
+def init_small_head(layer: nn.Linear) -> None:
     # Small logits at the start (torchvision's choice): the loss starts near log(K).
     nn.init.normal_(layer.weight, 0.0, 0.01)
     nn.init.zeros_(layer.bias)
