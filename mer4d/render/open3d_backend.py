@@ -1,15 +1,18 @@
-"""CPU renderer on Open3D's Embree ray caster (``open3d.t.geometry.RaycastingScene``); headless, no GL.
+"""CPU renderer: pixel-centre rasterisation in numpy, or Open3D's Embree ray caster; headless, no GL.
 
-Per frame one scene is built (Open3D exposes no BVH refit, so it is rebuilt) and each view casts
-its rays. What does not change between frames is prepared once and cached while the same arrays
+The triangle behind each pixel centre is found by :mod:`mer4d.render.raster` by default (the
+same hits as one ray per pixel, tested against the caster in ``tests/render/test_raster.py``),
+or by ``hits="raycast"``: per frame one Embree scene is built (Open3D exposes no BVH refit, so it
+is rebuilt) and each view casts its rays; views the rasteriser cannot do exactly (a pinhole view
+with a triangle crossing the camera plane) are always cast. What does not change between frames is prepared once and cached while the same arrays
 come back: the rays of a rig, and per topology the face index tensor, the vertex-face incidence
 matrix used for smooth normals and the float texture. Attributes are interpolated from the hit
 triangle's corners with the barycentric ``primitive_uvs`` (u, v): the hit point is
 ``(1 - u - v) * p0 + u * p1 + v * p2``.
 
-Where the time goes (``tools/bench_render.py``: ~50k vertices / ~100k triangles, 224 x 224 views,
-depth + texture + normals, on a shared 2-core Xeon VM; ms of CPU): the Embree BVH build ~31 per
-frame, the cast ~8.5 per view (~215 ns per hitting ray, ~40 ns per missing one), the numpy
+Where the time goes with ``hits="raycast"`` (``tools/bench_render.py``: ~50k vertices / ~100k
+triangles, 224 x 224 views, depth + texture + normals, on a shared 2-core Xeon VM; ms of CPU): the
+Embree BVH build ~31 per frame, the cast ~8.5 per view (~215 ns per hitting ray, ~40 ns per missing one), the numpy
 shading ~4 per view plus ~3.5 per frame for the smooth vertex normals (~6 and ~6.5 before the
 per-coordinate rewrite below): ~23-25 ms per view with 3 views per frame, ~48 with one.
 
@@ -19,7 +22,10 @@ rows and broadcast ``(P, 3) * (P, 1)`` products ran 2-4 times slower than the sa
 faster than ``out[pix] = rows``. It performs the same float32 operations in the same order as
 the row-wise formulation, and its results matched that one bit for bit.
 
-Tried and dropped (measured): a thread pool overlapping one frame's build with another's shading
+Rasterising instead costs ~5 ms per view and nothing per frame, which is what brought the
+renderer under its 15 ms/view target (figures in the benchmark's table).
+
+Tried and dropped for the ray caster (measured): a thread pool overlapping one frame's build with another's shading
 (Open3D holds the GIL through the build and the cast: no gain); several frames in one scene (the
 build stays single-threaded and linear in the triangle count, whatever ``nthreads`` says); casting
 only the rays inside the box of the projected vertices (saved ~5% of the cast, all of it spent
@@ -39,9 +45,11 @@ from mer4d.core.containers import Mesh, MeshSeq
 from mer4d.core.errors import DataError
 from mer4d.core.optional import require
 from mer4d.render.protocol import DOMAINS, Rendered, check_domains, mesh_frames, to_unit_float
+from mer4d.render.raster import RasterHits, rasterize
 from mer4d.render.rig import Rig, view_rays
 
 _RAY_CACHE_SIZE = 8
+HIT_METHODS = ("auto", "raster", "raycast")
 
 
 @dataclass(frozen=True)
@@ -196,6 +204,10 @@ class Open3DRenderer:
     Args:
         smooth_normals: interpolate area-weighted vertex normals (True) or use flat face normals.
         nthreads: threads for Embree; 0 lets Open3D choose.
+        hits: how the triangle behind each pixel centre is found: "raycast" (Open3D's Embree
+            scene, rebuilt every frame), "raster" (:mod:`mer4d.render.raster`, the same hits
+            without a BVH; a pinhole view with a triangle crossing the camera plane is cast
+            instead), or "auto" (= "raster").
 
     Meshes without uvs/texture or colours get a gray "headlight" shading ``|n . view|`` in the
     texture domain, so it still shows the surface. Texture lookups clamp uvs to [0, 1]. Mesh
@@ -204,10 +216,13 @@ class Open3DRenderer:
 
     name = "open3d"
 
-    def __init__(self, smooth_normals: bool = True, nthreads: int = 0):
+    def __init__(self, smooth_normals: bool = True, nthreads: int = 0, hits: str = "auto"):
         self._o3d = require("open3d", purpose="the open3d renderer", hint="pip install open3d (and apt-get install libusb-1.0-0)")
+        if hits not in HIT_METHODS:
+            raise DataError(f"render: hits must be one of {HIT_METHODS}, got {hits!r}")
         self.smooth_normals = bool(smooth_normals)
         self.nthreads = int(nthreads)
+        self.hits = hits
         self._rays: dict[Rig, tuple[_ViewRays, ...]] = {}
         self._prepared: _Prepared | None = None
 
@@ -268,13 +283,20 @@ class Open3DRenderer:
         need_normals = normals is not None or (texture is not None and prep.uvs is None and prep.colors is None)
         shade = texture is not None or need_normals
         for t in range(len(vertices)):
-            scene = self._o3d.t.geometry.RaycastingScene(nthreads=self.nthreads)
-            scene.add_triangles(self._o3d.core.Tensor(vertices[t]), prep.faces_t)
+            xyz = tuple(np.ascontiguousarray(vertices[t].T))
+            scene = None  # built on the first view that casts rays
             vertex_n = None
             if need_normals and self.smooth_normals:
-                vertex_n = _vertex_normals_xyz(tuple(np.ascontiguousarray(vertices[t].T)), prep.corner_ids, prep.incidence)
-            for v, view in enumerate(views):
-                hits = self._cast(scene, view, depth[t, v], prep, shade, need_normals)
+                vertex_n = _vertex_normals_xyz(xyz, prep.corner_ids, prep.incidence)
+            for v, (view, rays) in enumerate(zip(rig.views, views, strict=True)):
+                raster = None if self.hits == "raycast" else rasterize(view, xyz, prep.corner_ids)
+                if raster is not None:
+                    hits = self._raster_hits(raster, rays, depth[t, v], prep, xyz, shade, need_normals)
+                else:
+                    if scene is None:
+                        scene = self._o3d.t.geometry.RaycastingScene(nthreads=self.nthreads)
+                        scene.add_triangles(self._o3d.core.Tensor(vertices[t]), prep.faces_t)
+                    hits = self._cast(scene, rays, depth[t, v], prep, shade, need_normals)
                 if hits is None or len(hits.pix) == 0:
                     continue
                 n_hit = self._hit_normals(hits, vertex_n) if need_normals else None
@@ -311,6 +333,27 @@ class Open3DRenderer:
         else:
             dirs = tuple(c.take(pix) for c in view.unit_dirs)
         return _Hits(pix, corners, (w0, w1, w2), face_n, dirs)
+
+    def _raster_hits(self, raster: RasterHits, view: _ViewRays, depth: np.ndarray, prep: _Prepared, xyz: tuple[np.ndarray, ...],
+                     shade: bool, need_normals: bool) -> _Hits | None:
+        """The rasteriser's hits in the ray caster's form: depth written, corners, weights, unit face normals."""
+        depth[...] = raster.depth.reshape(depth.shape)
+        if not shade:
+            return None
+        pix, prim = raster.pix, raster.prim
+        corners = tuple(ids.take(prim) for ids in prep.corner_ids)
+        w0 = np.float32(1.0) - raster.w1
+        w0 -= raster.w2
+        if not need_normals:
+            return _Hits(pix, corners, (w0, raster.w1, raster.w2), None, None)
+        # Embree's geometric normal, as Open3D reports it: (p1 - p0) x (p2 - p0), unit length.
+        face_n = _face_normals_xyz(xyz, corners)
+        length = np.sqrt(face_n[0] * face_n[0] + face_n[1] * face_n[1] + face_n[2] * face_n[2])
+        np.maximum(length, np.float32(1e-30), out=length)
+        for c in face_n:
+            c /= length
+        dirs = tuple(view.unit_dirs[:, 0]) if view.unit_dirs.shape[1] == 1 else tuple(c.take(pix) for c in view.unit_dirs)
+        return _Hits(pix, corners, (w0, raster.w1, raster.w2), face_n, dirs)
 
     def _hit_normals(self, hits: _Hits, vertex_n: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, ...]:
         """x, y, z (P,) unit normals at the hits, turned towards the camera."""

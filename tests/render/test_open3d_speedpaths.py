@@ -1,7 +1,7 @@
 """The open3d renderer's vectorised shading pinned to a plain, row-wise float64 reference.
 
 The backend shades per coordinate with 1-D gathers for speed (see mer4d/render/open3d_backend.py);
-the reference below casts the same rays through Open3D and interpolates with fancy indexing,
+the reference below casts one ray per pixel through Open3D and interpolates with fancy indexing,
 np.add.at vertex normals and a textbook bilinear lookup, so any slip in the fast path (a swapped
 corner, a wrong texel index, an unflipped normal) shows up as a difference above float tolerance.
 """
@@ -118,7 +118,9 @@ def reference_render(mesh: Mesh | MeshSeq, rig: Rig, smooth: bool = True) -> dic
 
 def assert_matches_reference(got, ref) -> None:
     np.testing.assert_array_equal(got.mask, np.isfinite(ref["depth"]))
-    np.testing.assert_allclose(got.depth, ref["depth"], rtol=1e-6, atol=1e-4)  # same Embree hits
+    # The renderer finds its hits by rasterising (mer4d/render/raster.py), the reference by Embree:
+    # the same pixels, depths equal up to float32 rounding of two formulas (~1 micrometre at 600 mm).
+    np.testing.assert_allclose(got.depth, ref["depth"], rtol=1e-6, atol=5e-3)
     for field in ("texture", "normals"):
         value = getattr(got, field)
         assert value.dtype == np.float32
