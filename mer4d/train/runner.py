@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from mer4d.core.errors import RecipeError
 from mer4d.data.corpus import Corpus
 from mer4d.data.protocols import Fold, make_folds
-from mer4d.models import MODELS, build_model, check_model_params
+from mer4d.models import MODELS, build_model, check_model_params, is_classic
 from mer4d.recipes.schema import Recipe
 from mer4d.train.classic import fit_and_score
 from mer4d.train.clipset import ClipSet
@@ -174,7 +174,8 @@ def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: boo
         tracker.finish_fold(outcome)
         outcomes.append(outcome)
         headline = f"UF1 {outcome.metrics['uf1']:.3f}" if "uf1" in outcome.metrics else f"macro F1 {outcome.metrics['macro_f1']:.3f}"
-        log.info(f"fold {number + 1}/{len(folds)} {fold.name}: {headline} on {len(fold.test)} clips after {outcome.epochs_run} epochs")
+        trained = "fitted once (classic model)" if is_classic(recipe.model.name) else f"after {outcome.epochs_run} epochs"
+        log.info(f"fold {number + 1}/{len(folds)} {fold.name}: {headline} on {len(fold.test)} clips, {trained}")
     table = pd.concat([o.table for o in outcomes], ignore_index=True)
     multilabel = recipe.dataset.task in MULTILABEL_TASKS
     return ProtocolResult(
