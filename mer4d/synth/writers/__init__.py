@@ -13,5 +13,5 @@ def _fourdme(out: Path, **kwargs) -> Path:
 
 
 # Bump when the simulator's output changes, so cached datasets are regenerated.
-SIMULATOR_VERSION = 3
+SIMULATOR_VERSION = 4  # 4: frames rendered by the rasteriser (float-rounding differences from the ray caster)
 WRITERS: dict[str, Callable[..., Path]] = {"4dme": _fourdme}
