@@ -29,15 +29,14 @@ def _names(kind: str, known: tuple[str, ...]):
     """A click callback turning "a,b" into a checked tuple of names, with did-you-mean on a miss."""
 
     def parse(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
-        from mer4d.core.registry import suggest
+        from mer4d.core.registry import did_you_mean
 
         names = tuple(dict.fromkeys(n.strip() for n in value.split(",") if n.strip()))
         if not names:
             raise click.BadParameter(f"name at least one {kind}: some of {','.join(known)}")
         for name in names:
             if name not in known:
-                close = suggest(name, known)
-                hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+                hint = did_you_mean(name, known, n=3)
                 raise click.BadParameter(f"unknown {kind} {name!r}{hint} Known: {', '.join(known)}.")
         return names
 
@@ -120,7 +119,7 @@ def _three(count: int) -> list[int]:
 
 def _load_clip(clip: str, root: Path) -> tuple[Any, str, list[int], str]:
     from mer4d.core.errors import DataError
-    from mer4d.core.registry import suggest
+    from mer4d.core.registry import did_you_mean
     from mer4d.data.corpora.fourdme import scan
     from mer4d.data.readers import read_mesh_seq
 
@@ -128,8 +127,7 @@ def _load_clip(clip: str, root: Path) -> tuple[Any, str, list[int], str]:
     hit = index[index["clip_id"] == clip.strip("/")]
     if hit.empty:
         ids = list(index["clip_id"])
-        close = suggest(clip, ids)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        hint = did_you_mean(clip, ids, n=3)
         raise DataError(f"clip {clip!r} is not in the dataset at {root}{hint} Clip ids look like SUBJECT/CLIP_NAME, "
                         f"e.g. {', '.join(ids[:3])} ({len(ids)} clips; 'mer4d data check --dataset 4dme --root {root}' lists problems).")
     row = hit.iloc[0]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mer4d.core.errors import RecipeError
-from mer4d.core.registry import suggest
+from mer4d.core.registry import did_you_mean
 
 
 def check_options(factory: Callable[..., Any], options: dict[str, Any], where: str, reserved: tuple[str, ...] = ()) -> None:
@@ -24,6 +24,5 @@ def check_options(factory: Callable[..., Any], options: dict[str, Any], where: s
         if key in reserved:
             raise RecipeError(f"{where}.{key} is set by mer4d itself and cannot be given in a recipe")
         if key not in valid:
-            close = suggest(key, valid)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(key, valid)
             raise RecipeError(f"{where}: unknown option '{key}'{hint} Valid options: {', '.join(valid) or 'none'}.")

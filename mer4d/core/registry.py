@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 from mer4d.core.errors import UnknownNameError
@@ -16,6 +16,13 @@ def suggest(name: str, choices: list[str] | tuple[str, ...] | set[str], n: int =
     lowered = {c.lower(): c for c in choices}
     hits = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
     return [lowered[h] for h in hits]
+
+
+def did_you_mean(name: object, choices: Iterable[str], n: int = 1) -> str:
+    """``"; did you mean 'a'?"`` (``'a' or 'b'`` for ``n`` > 1) naming the choices closest to ``name``,
+    or ``""`` when none is close: the tail of an unknown-name message."""
+    close = suggest(str(name), [str(c) for c in choices], n=n)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 class Registry(Generic[T]):
@@ -55,8 +62,7 @@ class Registry(Generic[T]):
             return self._entries[name]
         except KeyError:
             pass
-        close = suggest(name, list(self._entries))
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        hint = did_you_mean(name, self._entries, n=3)
         known = ", ".join(sorted(self._entries)) or "none registered"
         listing = f" Run '{self.list_command}' to see them all." if self.list_command else ""
         raise UnknownNameError(f"unknown {self.kind} '{name}'{hint} Known: {known}.{listing}")

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mer4d.core.errors import DataError, ProtocolError, ShapeError
-from mer4d.core.registry import suggest
+from mer4d.core.registry import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -264,8 +264,7 @@ def split_column(index: pd.DataFrame, column: str, *, label_column: str | None =
     """
     _require(index, ("subject",))
     if column not in index.columns:
-        close = suggest(column, [str(c) for c in index.columns])
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        hint = did_you_mean(column, [str(c) for c in index.columns], n=3)
         raise ProtocolError(f"split column {column!r} is not in the Index{hint} Columns: {list(index.columns)}")
     values = index[column]
     nulls = np.flatnonzero(values.isna().to_numpy())
@@ -322,8 +321,7 @@ def make_folds(
         ProtocolError: unknown kind (with suggestions), or the protocol cannot be built.
     """
     if kind not in PROTOCOLS:
-        close = suggest(str(kind), list(PROTOCOLS))
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        hint = did_you_mean(str(kind), list(PROTOCOLS), n=3)
         raise ProtocolError(f"unknown protocol {kind!r}{hint} Known: {', '.join(PROTOCOLS)}.")
     if kind == "subject_kfold":
         if folds is None:

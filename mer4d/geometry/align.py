@@ -29,7 +29,7 @@ import numpy as np
 from mer4d.core.containers import Mesh, MeshSeq
 from mer4d.core.errors import UnknownNameError
 from mer4d.core.optional import require
-from mer4d.core.registry import suggest
+from mer4d.core.registry import did_you_mean, suggest
 from mer4d.core.shapes import check_shape
 from mer4d.geometry.errors import GeometryError, check_number, check_onset, check_seq
 from mer4d.geometry.template import ALIGNMENT_LANDMARKS, CANONICAL_LANDMARKS
@@ -135,8 +135,7 @@ class IcpOptions:
 
     def __post_init__(self) -> None:
         if self.method not in ICP_METHODS:
-            close = suggest(str(self.method), ICP_METHODS)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(str(self.method), ICP_METHODS)
             raise GeometryError(f"IcpOptions.method: expected one of {ICP_METHODS}, found {self.method!r}{hint}")
         stages = self.max_correspondence_mm
         stages = (stages,) if isinstance(stages, (int, float)) else tuple(stages)

@@ -20,7 +20,7 @@ from types import MappingProxyType
 import numpy as np
 
 from mer4d.core.errors import UnknownNameError
-from mer4d.core.registry import suggest
+from mer4d.core.registry import did_you_mean
 
 _LEFT: dict[str, tuple[float, float, float]] = {
     # name (subject's left side, +X): position mm; the right side is the mirror image (-X).
@@ -83,8 +83,7 @@ def canonical_landmarks(names: Iterable[str] = ALIGNMENT_LANDMARKS) -> np.ndarra
     names = tuple(names)
     for name in names:
         if name not in CANONICAL_LANDMARKS:
-            close = suggest(str(name), tuple(CANONICAL_LANDMARKS))
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(str(name), tuple(CANONICAL_LANDMARKS))
             raise UnknownNameError(f"no canonical position for landmark {name!r}{hint} Known: {', '.join(CANONICAL_LANDMARKS)}. "
                                    "Fix: pick known names, or pass your own template mapping name -> (x, y, z).")
     return np.array([CANONICAL_LANDMARKS[n] for n in names], dtype=np.float64).reshape(-1, 3)

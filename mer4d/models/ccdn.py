@@ -34,7 +34,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mer4d.core.errors import RecipeError, ShapeError
-from mer4d.core.registry import suggest
+from mer4d.core.registry import did_you_mean
 from mer4d.core.shapes import check_shape
 from mer4d.models.clip_input import check_int
 from mer4d.models.googlenet import GoogLeNet, check_dropout, check_min_size, check_width
@@ -248,8 +248,7 @@ def _check_views(views: object, n_views: int) -> tuple[int, ...]:
 
 
 def _hint(name: str, known: tuple[str, ...]) -> str:
-    close = suggest(name, known)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return did_you_mean(name, known)
 
 
 @MODELS.register("ccdn")

@@ -17,7 +17,7 @@ import warnings
 
 from mer4d.core.errors import MissingDependencyError, UnknownNameError
 from mer4d.core.optional import require
-from mer4d.core.registry import suggest
+from mer4d.core.registry import did_you_mean
 from mer4d.render.protocol import DOMAINS, Rendered, Renderer, check_domains
 from mer4d.render.rig import Rig, RigError, View, camera_frame, project, view_rays
 
@@ -61,8 +61,7 @@ def get_renderer(backend: str = "auto") -> Renderer:
         from mer4d.render.pytorch3d_backend import PyTorch3DRenderer
 
         return PyTorch3DRenderer()
-    close = suggest(str(backend), BACKENDS)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    hint = did_you_mean(str(backend), BACKENDS, n=3)
     raise UnknownNameError(f"unknown render backend {backend!r}{hint} Known: {', '.join(BACKENDS)}.")
 
 

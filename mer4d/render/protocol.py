@@ -10,7 +10,7 @@ import numpy as np
 
 from mer4d.core.containers import Mesh, MeshSeq
 from mer4d.core.errors import DataError, ShapeError, UnknownNameError
-from mer4d.core.registry import suggest
+from mer4d.core.registry import did_you_mean
 from mer4d.core.shapes import check_shape
 from mer4d.render.rig import Rig
 
@@ -28,8 +28,7 @@ def check_domains(domains: Sequence[str]) -> tuple[str, ...]:
     out: list[str] = []
     for domain in domains:
         if domain not in DOMAINS:
-            close = suggest(str(domain), DOMAINS)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(str(domain), DOMAINS)
             raise UnknownNameError(f"unknown render domain {domain!r}{hint} Known: {', '.join(DOMAINS)}.")
         if domain not in out:
             out.append(domain)
@@ -77,8 +76,7 @@ class Rendered:
     def view_index(self, name: str) -> int:
         """Position of view ``name`` along the V axis."""
         if name not in self.view_names:
-            close = suggest(name, self.view_names)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(name, self.view_names)
             raise UnknownNameError(f"no view named {name!r} in this rendering{hint} Views: {', '.join(self.view_names)}.")
         return self.view_names.index(name)
 

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mer4d.core.errors import Mer4dError, UnknownNameError
-from mer4d.core.registry import suggest
+from mer4d.core.registry import did_you_mean
 from mer4d.core.shapes import check_shape
 
 PROJECTIONS = ("orthographic", "pinhole")
@@ -70,8 +70,7 @@ class View:
             raise RigError(f"a view needs a non-empty string name, got {self.name!r}")
         name = self.name
         if self.projection not in PROJECTIONS:
-            close = suggest(str(self.projection), PROJECTIONS)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(str(self.projection), PROJECTIONS)
             raise RigError(f"view '{name}': projection must be one of {PROJECTIONS}, got {self.projection!r}{hint}")
         for field in ("width", "height"):
             value = getattr(self, field)
@@ -172,8 +171,7 @@ class Rig:
         views = []
         for name in names:
             if name not in signs:
-                close = suggest(str(name), NAMED_VIEWS)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                hint = did_you_mean(str(name), NAMED_VIEWS)
                 raise UnknownNameError(f"unknown view name {name!r}{hint} Known: {', '.join(NAMED_VIEWS)}; build other views with View(...)")
             views.append(View(name, yaw_deg=signs[name] * _number(yaw_deg, "yaw_deg", name), width=size, height=size, **view_options))
         return cls(tuple(views))

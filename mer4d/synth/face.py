@@ -24,7 +24,7 @@ import numpy as np
 
 from mer4d.core.containers import Mesh
 from mer4d.core.errors import ShapeError, UnknownNameError
-from mer4d.core.registry import suggest
+from mer4d.core.registry import did_you_mean
 from mer4d.synth.face_layout import PITCH_RANGE_DEG, YAW_RANGE_DEG, FaceLayout, layout_for
 from mer4d.synth.face_relief import relief
 from mer4d.synth.face_texture import paint_texture
@@ -87,8 +87,7 @@ class FaceModel:
     def landmark(self, name: str) -> np.ndarray:
         """(3,) neutral position of one landmark; an unknown name raises with a suggestion."""
         if name not in self.landmarks:
-            close = suggest(name, LANDMARK_NAMES)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(name, LANDMARK_NAMES)
             raise UnknownNameError(f"unknown face landmark {name!r}{hint} Known: {', '.join(LANDMARK_NAMES)}.")
         return self.mesh.vertices[self.landmarks[name]]
 
@@ -129,8 +128,7 @@ def make_face(identity: Identity, resolution: str = "quick") -> FaceModel:
         UnknownNameError: ``resolution`` is not one of :data:`RESOLUTIONS`.
     """
     if resolution not in RESOLUTIONS:
-        close = suggest(str(resolution), list(RESOLUTIONS))
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(str(resolution), list(RESOLUTIONS))
         raise UnknownNameError(f"unknown face resolution {resolution!r}{hint} Expected one of: {', '.join(RESOLUTIONS)}.")
     rows, cols, tex_shape = RESOLUTIONS[resolution]
     layout = layout_for(identity)

@@ -80,3 +80,11 @@ def test_check_options_names_unknown_and_reserved_options():
         check_options(factory, {"widht": 8}, "model.params", reserved=("num_classes", "in_channels"))
     with pytest.raises(RecipeError, match="num_classes is set by mer4d itself"):
         check_options(factory, {"num_classes": 3}, "model.params", reserved=("num_classes", "in_channels"))
+
+
+def test_did_you_mean_names_the_close_choices_or_nothing():
+    from mer4d.core.registry import did_you_mean
+
+    assert did_you_mean("fornt", ("front", "left", "right")) == "; did you mean 'front'?"
+    assert did_you_mean("res3", ("res3d", "res3d_sca", "tiny3d"), n=3) == "; did you mean 'res3d' or 'res3d_sca'?"
+    assert did_you_mean("zzz", ("front", "left")) == ""
