@@ -73,7 +73,7 @@ def fuse_views(view_logits: torch.Tensor, fusion: str, multilabel: bool, view_sc
     if view_logits.dtype in (torch.float16, torch.bfloat16):  # mixed precision: fuse in float32
         view_logits = view_logits.float()
     if fusion not in FUSIONS:
-        raise RecipeError(f"ccdn: unknown fusion {fusion!r}{_hint(str(fusion), FUSIONS)} Known: {', '.join(FUSIONS)}.")
+        raise RecipeError(f"ccdn: unknown fusion {fusion!r}{did_you_mean(str(fusion), FUSIONS)} Known: {', '.join(FUSIONS)}.")
     if (fusion == "learned") != (view_scores is not None):
         raise ValueError(f"fuse_views: view_scores must be given for fusion 'learned' and only for it (fusion={fusion!r})")
     if fusion == "product":
@@ -137,7 +137,7 @@ class CCDN(nn.Module):
             if not isinstance(flag, bool):
                 raise RecipeError(f"ccdn: {name} must be true or false, got {flag!r}")
         if fusion not in FUSIONS:
-            raise RecipeError(f"ccdn: unknown fusion {fusion!r}{_hint(str(fusion), FUSIONS)} Known: {', '.join(FUSIONS)}.")
+            raise RecipeError(f"ccdn: unknown fusion {fusion!r}{did_you_mean(str(fusion), FUSIONS)} Known: {', '.join(FUSIONS)}.")
         self.in_channels = in_channels
         self.channels = channels
         self.views = _check_views(views, in_channels)
@@ -247,10 +247,6 @@ def _check_views(views: object, n_views: int) -> tuple[int, ...]:
     return tuple(views)
 
 
-def _hint(name: str, known: tuple[str, ...]) -> str:
-    return did_you_mean(name, known)
-
-
 @MODELS.register("ccdn")
 def ccdn(
     num_classes: int,
@@ -265,15 +261,4 @@ def ccdn(
     view_loss_weight: float = 1.0,
 ) -> CCDN:
     """CCDN: a GoogLeNet per view on (B, V, C, H, W) stacked cross-domain dynamic images, fused view probabilities."""
-    return CCDN(
-        num_classes=num_classes,
-        in_channels=in_channels,
-        channels=channels,
-        views=views,
-        shared=shared,
-        fusion=fusion,
-        multilabel=multilabel,
-        width=width,
-        dropout=dropout,
-        view_loss_weight=view_loss_weight,
-    )
+    return CCDN(**locals())  # the options are named above (for recipe checks) and passed on unchanged

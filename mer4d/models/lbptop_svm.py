@@ -1,8 +1,9 @@
 """LBP-TOP features + one-vs-rest linear SVMs: the 4DME paper's hand-crafted 2D baseline.
 
 A *classic* (non-torch) registry entry: it follows the classic contract of
-:mod:`mer4d.models.registry` (``fit`` on a stack of training clips, ``predict_scores`` on test
-clips) instead of forward/backward, and the runner trains it in one call instead of epochs.
+:mod:`mer4d.models.registry` (``features`` of clips, ``fit`` on training features,
+``predict_scores`` of test features) instead of forward/backward, and the runner trains it in one
+call instead of epochs.
 
 Features: :func:`mer4d.preprocess.lbptop.lbp_top` per clip (5 x 5 blocks, radii (1, 1, 2), P = 8,
 59-bin u2 histograms: 4425 values, algorithms.md §5). Classifier: one binary ``LinearSVC(C=1000)``
@@ -59,6 +60,7 @@ class LBPTOPSVM:
         self.C, self.standardize, self.class_weight, self.max_iter = float(C), bool(standardize), class_weight, int(max_iter)
         self.classifier = None
         self.multilabel = False
+        self._constant: dict[int, float] = {}
 
     def features(self, clips: np.ndarray, progress: bool = False) -> np.ndarray:
         """(N, 1, T, H, W) gray clips -> (N, F) LBP-TOP feature rows."""
@@ -70,8 +72,8 @@ class LBPTOPSVM:
         rows = [lbp_top(clip[0], self.blocks, self.radii, self.neighbours) for clip in tqdm(clips, desc="LBP-TOP", disable=not progress, leave=False)]
         return np.stack(rows)
 
-    def fit(self, clips: np.ndarray, targets: np.ndarray, progress: bool = False) -> LBPTOPSVM:
-        """Train on clips and targets: (N,) class ids, or (N, K) multi-hot for multi-label tasks."""
+    def fit(self, features: np.ndarray, targets: np.ndarray) -> LBPTOPSVM:
+        """Train on :meth:`features` rows and targets: (N,) class ids, or (N, K) multi-hot for multi-label tasks."""
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.multiclass import OneVsRestClassifier
         from sklearn.pipeline import make_pipeline
@@ -87,10 +89,9 @@ class LBPTOPSVM:
         steps = [StandardScaler(), svm] if self.standardize else [svm]
         # One binary SVM per class (label indicator columns for multi-label, class ids otherwise).
         classifier = OneVsRestClassifier(make_pipeline(*steps))
-        x = self.features(clips, progress)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            classifier.fit(x, targets.astype(int))
+            classifier.fit(np.asarray(features), targets.astype(int))
         for w in caught:
             if issubclass(w.category, ConvergenceWarning):
                 log.warning(f"LBP-TOP SVM: liblinear did not converge in {self.max_iter} iterations; raise model.params.max_iter "
@@ -104,14 +105,14 @@ class LBPTOPSVM:
         self._constant = {k: float(v[0]) for k, v in enumerate(targets.T) if self.multilabel and (v == v[0]).all()}
         return self
 
-    def decision(self, clips: np.ndarray) -> np.ndarray:
-        """(N, K) signed SVM decision values, one column per class in class order."""
+    def decision(self, features: np.ndarray) -> np.ndarray:
+        """(N, K) signed SVM decision values of :meth:`features` rows, one column per class in class order."""
         if self.classifier is None:
             raise RecipeError("LBPTOPSVM.decision called before fit")
-        d = np.asarray(self.classifier.decision_function(self.features(clips)), dtype=np.float64)
+        d = np.asarray(self.classifier.decision_function(np.asarray(features)), dtype=np.float64)
         if d.ndim == 1:  # a two-class single-label problem gives one column: the second class's margin
             d = np.stack([-d, d], axis=1)
-        for k, value in getattr(self, "_constant", {}).items():
+        for k, value in self._constant.items():
             d[:, k] = 10.0 if value > 0 else -10.0
         if d.shape[1] != self.num_classes:
             # classes absent from the training fold have no SVM; score them as clearly absent
@@ -120,9 +121,9 @@ class LBPTOPSVM:
             d = full
         return d
 
-    def predict_scores(self, clips: np.ndarray) -> np.ndarray:
-        """(N, K) scores in [0, 1]: sigmoid of the decisions (multi-label) or their softmax."""
-        d = self.decision(clips)
+    def predict_scores(self, features: np.ndarray) -> np.ndarray:
+        """(N, K) scores in [0, 1] of :meth:`features` rows: sigmoid of the decisions (multi-label) or their softmax."""
+        d = self.decision(features)
         if self.multilabel:
             return 1.0 / (1.0 + np.exp(-d))
         e = np.exp(d - d.max(axis=1, keepdims=True))

@@ -25,9 +25,11 @@ Every model the factories return must:
 *Classic* entries (hand-crafted features + a scikit-learn classifier, e.g. ``lbptop_svm``) are
 not torch modules. Their factory and objects set ``classic = True``, and the objects provide:
 
-* ``fit(clips, targets, progress=False)``: clips (N, C, T, H, W) float numpy, targets (N,) class
-  ids or (N, K) multi-hot -> self; everything fitted (scalers included) sees the training fold only.
-* ``predict_scores(clips)``: (N, K) scores in [0, 1] whose 0.5 is the classifier's own boundary.
+* ``features(clips, progress=False)``: clips (N, C, T, H, W) float numpy -> (N, F) rows; a pure
+  function of each clip (the runner computes them once per clip and reuses them across folds).
+* ``fit(features, targets)``: targets (N,) class ids or (N, K) multi-hot -> self; everything
+  fitted (scalers included) sees the training fold's rows only.
+* ``predict_scores(features)``: (N, K) scores in [0, 1] whose 0.5 is the classifier's own boundary.
 
 The runner trains them once per fold (no epochs, no augmentation; ``train.crop`` centre-crops);
 ``tests/models/test_classic_contract.py`` checks them.

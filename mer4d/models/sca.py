@@ -203,12 +203,4 @@ def res3d_sca(
     sca_channels: int = 128,
 ) -> Res3DSCA:
     """R3D-18 with GSoP second-order spatio-channel attention in the blocks of sca_stages (default 3, 4)."""
-    return Res3DSCA(
-        num_classes=num_classes,
-        in_channels=in_channels,
-        dropout=dropout,
-        width=width,
-        remove_static=remove_static,
-        sca_stages=sca_stages,
-        sca_channels=sca_channels,
-    )
+    return Res3DSCA(**locals())  # the options are named above (for recipe checks) and passed on unchanged

@@ -20,7 +20,7 @@ from mer4d.data.corpus import Corpus
 from mer4d.data.protocols import Fold, make_folds
 from mer4d.models import MODELS, build_model, check_model_params, is_classic
 from mer4d.recipes.schema import Recipe
-from mer4d.train.classic import fit_and_score
+from mer4d.train.classic import FeatureRows, fit_and_score
 from mer4d.train.clipset import ClipSet
 from mer4d.train.engine import fit, predict, seed_everything
 from mer4d.train.inner_split import inner_validation_split
@@ -114,9 +114,11 @@ def _build(recipe: Recipe, classes: tuple[str, ...], in_channels: int, au_names:
 
 
 def run_fold(
-    recipe: Recipe, corpus: Corpus, fold: Fold, number: int, targets: np.ndarray, classes: tuple[str, ...], in_channels: int, tracker: Tracker, progress: bool
+    recipe: Recipe, corpus: Corpus, fold: Fold, number: int, targets: np.ndarray, classes: tuple[str, ...], in_channels: int, tracker: Tracker, progress: bool,
+    feature_rows: FeatureRows | None = None,
 ) -> FoldOutcome:
-    """Train on the fold's training subjects and predict its test subjects once."""
+    """Train on the fold's training subjects and predict its test subjects once (classic models
+    on ``feature_rows``, the corpus's features shared by every fold)."""
     seed = fold_seed(recipe.seed, number)
     seed_everything(seed)
     train_pos, val_pos = fold.train, None
@@ -129,7 +131,7 @@ def run_fold(
     multilabel = recipe.dataset.task in MULTILABEL_TASKS
     tracker.start_fold(number, fold.name, {"train_clips": len(train_pos), "val_clips": 0 if val_pos is None else len(val_pos), "test_clips": len(fold.test)})
     if getattr(model, "classic", False):
-        scores = fit_and_score(model, corpus, train_pos, fold.test, targets, recipe.train, progress)
+        scores = fit_and_score(model, feature_rows or FeatureRows(model, corpus, recipe.train.crop, progress), train_pos, fold.test, targets)
         epochs_run = best_epoch = 0
     else:
         if au_targets is not None:  # co-occurrence from this fold's training clips only (algorithms.md §7)
@@ -163,6 +165,10 @@ def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: boo
     done = tracker.completed_folds()
     in_channels = int(corpus.load_clip(0).shape[0])  # every clip of a corpus has the same channels
     outcomes: list[FoldOutcome] = []
+    feature_rows = None
+    if is_classic(recipe.model.name):  # features depend on the clip only: computed once for all folds
+        extractor = build_model(recipe.model.name, num_classes=len(classes), in_channels=in_channels, **recipe.model.params)
+        feature_rows = FeatureRows(extractor, corpus, recipe.train.crop, progress)
     for number, fold in enumerate(tqdm(folds, desc="folds", disable=not progress, unit="fold")):
         if number in done:
             if done[number].name != fold.name:
@@ -170,7 +176,7 @@ def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: boo
             outcomes.append(done[number])
             log.info(f"fold {number + 1}/{len(folds)} {fold.name}: finished in an earlier attempt, reused")
             continue
-        outcome = run_fold(recipe, corpus, fold, number, targets, classes, in_channels, tracker, progress)
+        outcome = run_fold(recipe, corpus, fold, number, targets, classes, in_channels, tracker, progress, feature_rows)
         tracker.finish_fold(outcome)
         outcomes.append(outcome)
         headline = f"UF1 {outcome.metrics['uf1']:.3f}" if "uf1" in outcome.metrics else f"macro F1 {outcome.metrics['macro_f1']:.3f}"

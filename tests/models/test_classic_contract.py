@@ -31,29 +31,34 @@ def test_lbptop_svm_is_registered_as_classic():
 def test_classic_scores_have_the_contract_shape_and_range(name):
     clips, labels = _clips()
     multi = np.stack([labels, 1 - labels, np.zeros_like(labels)], axis=1).astype(np.float32)
-    model = build_model(name, num_classes=3, in_channels=1).fit(clips, multi)
-    scores = model.predict_scores(clips[:5])
+    model = build_model(name, num_classes=3, in_channels=1)
+    model.fit(model.features(clips), multi)
+    scores = model.predict_scores(model.features(clips[:5]))
     assert scores.shape == (5, 3) and np.all((scores >= 0) & (scores <= 1))
     assert np.all(scores[:, 2] < 0.01)  # a label never present in training is scored absent, not 0.5
 
 
 def test_lbptop_svm_matches_sklearn_on_the_same_features():
     clips, labels = _clips()
-    model = build_model("lbptop_svm", num_classes=2, in_channels=1, blocks=[2, 2]).fit(clips[:16], labels[:16])
+    model = build_model("lbptop_svm", num_classes=2, in_channels=1, blocks=[2, 2])
     feats = np.stack([lbp_top(c[0], (2, 2), (1, 1, 2), 8) for c in clips])
+    np.testing.assert_array_equal(model.features(clips), feats)
+    model.fit(feats[:16], labels[:16])
     reference = OneVsRestClassifier(LinearSVC(C=1000.0, max_iter=20000, random_state=0)).fit(feats[:16], labels[:16])
     d = reference.decision_function(feats[16:])
-    np.testing.assert_allclose(model.decision(clips[16:])[:, 1], d, rtol=1e-6, atol=1e-8)
-    assert (model.predict_scores(clips[16:]).argmax(1) == reference.predict(feats[16:])).all()
-    assert (model.predict_scores(clips[16:]).argmax(1) == labels[16:]).mean() == 1.0  # the textures are separable
+    np.testing.assert_allclose(model.decision(feats[16:])[:, 1], d, rtol=1e-6, atol=1e-8)
+    assert (model.predict_scores(feats[16:]).argmax(1) == reference.predict(feats[16:])).all()
+    assert (model.predict_scores(feats[16:]).argmax(1) == labels[16:]).mean() == 1.0  # the textures are separable
 
 
 def test_multilabel_scores_are_sigmoid_of_the_decisions():
     clips, labels = _clips()
     multi = np.stack([labels, 1 - labels], axis=1)
-    model = build_model("lbptop_svm", num_classes=2, in_channels=1).fit(clips, multi)
-    d = model.decision(clips)
-    np.testing.assert_allclose(model.predict_scores(clips), 1 / (1 + np.exp(-d)))
+    model = build_model("lbptop_svm", num_classes=2, in_channels=1)
+    feats = model.features(clips)
+    model.fit(feats, multi)
+    d = model.decision(feats)
+    np.testing.assert_allclose(model.predict_scores(feats), 1 / (1 + np.exp(-d)))
 
 
 def test_lbptop_svm_refuses_colour_clips_and_bad_options():

@@ -32,12 +32,17 @@ def recipe(model: dict, **train) -> Recipe:
     return Recipe.model_validate({"name": "t", "dataset": {"name": "fake"}, "model": model, "train": {"epochs": 2, "batch_size": 4, **train}})
 
 
-def test_lbptop_svm_runs_every_fold_once_on_centre_crops_like_a_direct_sklearn_fit():
+def test_lbptop_svm_runs_every_fold_once_on_centre_crops_like_a_direct_sklearn_fit(monkeypatch):
+    from mer4d.models import lbptop_svm
+
     corpus, clips = texture_corpus()
+    calls = []
+    monkeypatch.setattr(lbptop_svm, "lbp_top", lambda clip, *a: calls.append(1) or lbp_top(clip, *a))
     tracker = MemoryTracker()
     result = run_protocol(recipe({"name": "lbptop_svm", "params": {"blocks": [2, 2]}}, crop=20), corpus, tracker, progress=False)
     assert len(result.folds) == 3 and all(v == [] for v in tracker.epochs.values())  # no epochs for a classic model
     assert result.metrics["uf1"] == pytest.approx(1.0)  # the two textures are separable
+    assert len(calls) == len(clips)  # each clip's features once, shared by the three folds
     # fold 'a' by hand: features of the 20 x 20 centre crops, SVM on subjects b and c
     crops = clips[:, 0, :, 2:22, 2:22]
     feats = np.stack([lbp_top(c, (2, 2), (1, 1, 2), 8) for c in crops])
