@@ -6,6 +6,6 @@ from mer4d.models import res3d  # noqa: F401, I001  (registers "res3d")
 from mer4d.models import sca  # noqa: F401, I001  (registers "res3d_sca")
 from mer4d.models import au_graph  # noqa: F401, I001  (registers "au_graph")
 from mer4d.models import tiny3d  # noqa: F401  (registers "tiny3d")
-from mer4d.models.registry import MODELS, build_model, check_model_params, is_classic
+from mer4d.models.registry import MODELS, build_model, check_model_params, is_classic, learns_aus
 
-__all__ = ["MODELS", "build_model", "check_model_params", "is_classic"]
+__all__ = ["MODELS", "build_model", "check_model_params", "is_classic", "learns_aus"]

@@ -154,7 +154,6 @@ class AUGraph(nn.Module):
             num_classes=num_aus, in_channels=in_channels, dropout=dropout, width=width,
             remove_static=remove_static, sca_stages=sca_stages, sca_channels=sca_channels,
         )
-        self.in_channels = in_channels
         self.au_embedding = nn.Parameter(torch.randn(num_aus, gcn_hidden))  # e_k, N(0, 1) as nn.Embedding
         self.gcn = nn.ModuleList(GraphConv(gcn_hidden, gcn_hidden) for _ in range(gcn_layers))
         self.act = nn.LeakyReLU(0.2)

@@ -31,6 +31,7 @@ from torch import nn
 from mer4d.core.errors import RecipeError, ShapeError
 from mer4d.models.clip_input import check_channels, check_int
 from mer4d.models.registry import MODELS
+from mer4d.models.res3d import init_small_head
 
 # Paper Table 1: name -> (#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj); "pool" marks
 # the 3x3/2 max-pools between the stages.
@@ -151,7 +152,7 @@ class GoogLeNet(nn.Module):
             elif isinstance(module, nn.BatchNorm2d):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
-        init_linear(self.classifier)
+        init_small_head(self.classifier)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features (B, num_features) of images (B, C, H, W)."""
@@ -167,7 +168,7 @@ class GoogLeNet(nn.Module):
         check_int("googlenet", "num_classes", num_classes, 1)
         device, dtype = self.classifier.weight.device, self.classifier.weight.dtype
         self.classifier = nn.Linear(self.num_features, num_classes, device=device, dtype=dtype)
-        init_linear(self.classifier)
+        init_small_head(self.classifier)
 
 
 def check_image(x: torch.Tensor, in_channels: int) -> dict[str, int]:
@@ -184,12 +185,6 @@ def check_min_size(name: str, x: torch.Tensor, height: int, width: int, spec: st
             f"got shape {tuple(x.shape)}. Resize the images.",
             spec, tuple(x.shape),
         )
-
-
-def init_linear(layer: nn.Linear) -> None:
-    # Small logits at the start: the loss starts near its chance value.
-    nn.init.normal_(layer.weight, 0.0, 0.01)
-    nn.init.zeros_(layer.bias)
 
 
 @MODELS.register("googlenet")

@@ -47,7 +47,6 @@ class LBPTOPSVM:
     """
 
     classic = True
-    input_spec = "B C T H W"
 
     def __init__(self, num_classes: int, blocks=(5, 5), radii=(1, 1, 2), neighbours: int = 8, C: float = 1000.0,
                  standardize: bool = False, class_weight: str = "none", max_iter: int = 20000):
@@ -59,7 +58,7 @@ class LBPTOPSVM:
         self.blocks, self.radii, self.neighbours = tuple(blocks), tuple(radii), int(neighbours)
         self.C, self.standardize, self.class_weight, self.max_iter = float(C), bool(standardize), class_weight, int(max_iter)
         self.classifier = None
-        self.multilabel = False
+        self.multilabel_ = False
         self._constant: dict[int, float] = {}
 
     def features(self, clips: np.ndarray, progress: bool = False) -> np.ndarray:
@@ -81,8 +80,8 @@ class LBPTOPSVM:
         from sklearn.svm import LinearSVC
 
         targets = np.asarray(targets)
-        self.multilabel = targets.ndim == 2
-        if self.multilabel and targets.shape[1] != self.num_classes:
+        self.multilabel_ = targets.ndim == 2
+        if self.multilabel_ and targets.shape[1] != self.num_classes:
             raise ShapeError(f"multi-hot targets have {targets.shape[1]} columns, the model scores {self.num_classes} classes",
                              expected=f"N {self.num_classes}", actual=targets.shape)
         svm = LinearSVC(C=self.C, class_weight="balanced" if self.class_weight == "balanced" else None, max_iter=self.max_iter, random_state=0)
@@ -102,7 +101,7 @@ class LBPTOPSVM:
         self.classifier = classifier
         # A label column constant in the fold (never or always present) has no SVM; sklearn's
         # stand-in returns 0/1 "decisions", which the sigmoid would turn into a coin flip.
-        self._constant = {k: float(v[0]) for k, v in enumerate(targets.T) if self.multilabel and (v == v[0]).all()}
+        self._constant = {k: float(v[0]) for k, v in enumerate(targets.T) if self.multilabel_ and (v == v[0]).all()}
         return self
 
     def decision(self, features: np.ndarray) -> np.ndarray:
@@ -124,7 +123,7 @@ class LBPTOPSVM:
     def predict_scores(self, features: np.ndarray) -> np.ndarray:
         """(N, K) scores in [0, 1] of :meth:`features` rows: sigmoid of the decisions (multi-label) or their softmax."""
         d = self.decision(features)
-        if self.multilabel:
+        if self.multilabel_:
             return 1.0 / (1.0 + np.exp(-d))
         e = np.exp(d - d.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)

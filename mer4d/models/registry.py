@@ -59,6 +59,11 @@ def is_classic(name: str) -> bool:
     return bool(getattr(MODELS.get(name), "classic", False))
 
 
+def learns_aus(name: str) -> bool:
+    """Whether ``name``'s factory takes ``num_aus``: it learns AUs next to the task's labels (AU-graph)."""
+    return "num_aus" in inspect.signature(MODELS.get(name)).parameters
+
+
 def build_model(name: str, *, num_classes: int, in_channels: int, num_aus: int | None = None, **params: Any) -> Any:
     """Build the registered model ``name``.
 
@@ -77,6 +82,6 @@ def build_model(name: str, *, num_classes: int, in_channels: int, num_aus: int |
         RecipeError: ``params`` holds an option the factory does not take, or a bad value.
     """
     factory = check_model_params(name, params)
-    if num_aus is not None and "num_aus" in inspect.signature(factory).parameters:
+    if num_aus is not None and learns_aus(name):
         params = {**params, "num_aus": num_aus}
     return factory(num_classes=num_classes, in_channels=in_channels, **params)

@@ -3,9 +3,12 @@ its seed). They act on the last two dimensions (H, W) of a batch, so every model
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from mer4d.core.errors import ShapeError
+from mer4d.recipes.schema import TrainCfg
 
 
 def mirror_half(clips: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -36,3 +39,28 @@ def centre_crop(clips: torch.Tensor, size: int) -> torch.Tensor:
     height, width = _check_crop(clips, size)
     top, left = (height - size) // 2, (width - size) // 2
     return clips[..., top : top + size, left : left + size]
+
+
+@dataclass(frozen=True)
+class Augment:
+    """A fold's training augmentations, each with its own seeded generator (``None``: off)."""
+
+    flips: torch.Generator | None = None
+    crops: torch.Generator | None = None
+    crop: int | None = None
+
+    @classmethod
+    def from_cfg(cls, cfg: TrainCfg, seed: int) -> Augment:
+        return cls(
+            flips=torch.Generator().manual_seed(seed + 1) if cfg.hflip else None,
+            crops=torch.Generator().manual_seed(seed + 2) if cfg.crop else None,
+            crop=cfg.crop,
+        )
+
+    def train(self, clips: torch.Tensor) -> torch.Tensor:
+        if self.crop is not None:
+            clips = random_crop(clips, self.crop, self.crops)
+        return clips if self.flips is None else mirror_half(clips, self.flips)
+
+    def evaluate(self, clips: torch.Tensor) -> torch.Tensor:
+        return clips if self.crop is None else centre_crop(clips, self.crop)

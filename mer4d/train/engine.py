@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from mer4d.core.errors import RecipeError
 from mer4d.recipes.schema import TrainCfg
-from mer4d.train.augment import centre_crop, mirror_half, random_crop
+from mer4d.train.augment import Augment, centre_crop
 from mer4d.train.clipset import ClipSet
 
 EpochCallback = Callable[[int, dict[str, float]], None]
@@ -105,23 +105,6 @@ def make_loader(data: ClipSet, cfg: TrainCfg, seed: int, train: bool) -> DataLoa
     )
 
 
-@dataclass(frozen=True)
-class Augment:
-    """The seeded training augmentations of one fold (``None``: off)."""
-
-    flips: torch.Generator | None = None
-    crops: torch.Generator | None = None
-    crop: int | None = None
-
-    def train(self, clips: torch.Tensor) -> torch.Tensor:
-        if self.crop is not None:
-            clips = random_crop(clips, self.crop, self.crops)
-        return clips if self.flips is None else mirror_half(clips, self.flips)
-
-    def evaluate(self, clips: torch.Tensor) -> torch.Tensor:
-        return clips if self.crop is None else centre_crop(clips, self.crop)
-
-
 def _batch_loss(model, loss_fn, clips, targets, aux, epoch: int, training: bool) -> torch.Tensor:
     logits = model(clips)
     if training and getattr(model, "uses_au_targets", False):
@@ -164,9 +147,9 @@ def fit(
     on_epoch: EpochCallback | None = None,
     progress: bool = True,
     desc: str = "epochs",
-    num_classes: int | None = None,
+    num_classes: int,
 ) -> FitResult:
-    """Train ``model`` in place (``num_classes``: model outputs, for ``class_weight``; default from the targets).
+    """Train ``model`` in place (``num_classes``: the model's outputs, for ``class_weight``).
 
     Without ``val_set`` it trains exactly ``cfg.epochs`` epochs. With one, it keeps the weights
     of the epoch with the lowest validation loss and stops after ``cfg.patience`` epochs
@@ -176,17 +159,12 @@ def fit(
     amp = cfg.amp and device.type == "cuda"
     model.to(device)
     targets = train_set.targets
-    outputs = num_classes or (targets.shape[1] if targets.ndim == 2 else int(targets.max()) + 1)
-    loss_fn = make_loss(cfg, targets, outputs).to(device)
+    loss_fn = make_loss(cfg, targets, num_classes).to(device)
     optimizer = make_optimizer(model, cfg)
     schedule = make_schedule(optimizer, cfg)
     scaler = torch.amp.GradScaler(device.type, enabled=amp)
     loader = make_loader(train_set, cfg, seed, train=True)
-    augment = Augment(
-        flips=torch.Generator().manual_seed(seed + 1) if cfg.hflip else None,
-        crops=torch.Generator().manual_seed(seed + 2) if cfg.crop else None,
-        crop=cfg.crop,
-    )
+    augment = Augment.from_cfg(cfg, seed)
     val_loader = make_loader(val_set, cfg, seed, train=False) if val_set is not None else None
     history: list[dict[str, float]] = []
     best_loss, best_epoch, best_state, stale = float("inf"), cfg.epochs, None, 0
@@ -220,9 +198,8 @@ def predict(model: nn.Module, data: ClipSet, cfg: TrainCfg, multilabel: bool) ->
     device = pick_device(cfg.device)
     model.to(device).eval()
     chunks = []
-    augment = Augment(crop=cfg.crop)
     for clips, *_ in make_loader(data, cfg, seed=0, train=False):
-        clips = augment.evaluate(clips)
+        clips = clips if cfg.crop is None else centre_crop(clips, cfg.crop)
         with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=cfg.amp and device.type == "cuda"):
             logits = model(clips.to(device)).float()
         chunks.append((torch.sigmoid(logits) if multilabel else torch.softmax(logits, dim=1)).cpu().numpy())

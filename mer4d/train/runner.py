@@ -7,7 +7,6 @@ reused instead of recomputed.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ from tqdm.auto import tqdm
 from mer4d.core.errors import RecipeError
 from mer4d.data.corpus import Corpus
 from mer4d.data.protocols import Fold, make_folds
-from mer4d.models import MODELS, build_model, check_model_params, is_classic
+from mer4d.models import build_model, check_model_params, is_classic, learns_aus
 from mer4d.recipes.schema import Recipe
 from mer4d.train.classic import FeatureRows, fit_and_score
 from mer4d.train.clipset import ClipSet
@@ -89,11 +88,6 @@ def build_folds(recipe: Recipe, corpus: Corpus) -> list[Fold]:
     return out
 
 
-def learns_aus(model_name: str) -> bool:
-    """Models whose factory takes ``num_aus`` learn AUs next to the task's labels (AU-graph)."""
-    return "num_aus" in inspect.signature(MODELS.get(model_name)).parameters
-
-
 def au_side_targets(corpus: Corpus, min_clips: int) -> tuple[tuple[str, ...], np.ndarray]:
     """The AU detection classes and (N, K_au) multi-hot targets, for models that learn AUs next to emotions."""
     names = au_classes(corpus.index, min_clips)
@@ -107,7 +101,7 @@ def _build(recipe: Recipe, classes: tuple[str, ...], in_channels: int, au_names:
         raise RecipeError("train.hflip mirrors every view in place, so a mirrored left view would reach the left-view branch looking like a "
                           "right view; turn train.hflip off for multi-view models")
     multilabel = recipe.dataset.task in MULTILABEL_TASKS
-    if getattr(model, "multilabel", multilabel) != multilabel and not getattr(model, "classic", False):
+    if getattr(model, "multilabel", multilabel) != multilabel:
         raise RecipeError(f"model.params.multilabel={model.multilabel} but dataset.task={recipe.dataset.task} is {'multi' if multilabel else 'single'}-label; "
                           f"set model.params.multilabel: {str(multilabel).lower()}")
     return model
@@ -115,23 +109,22 @@ def _build(recipe: Recipe, classes: tuple[str, ...], in_channels: int, au_names:
 
 def run_fold(
     recipe: Recipe, corpus: Corpus, fold: Fold, number: int, targets: np.ndarray, classes: tuple[str, ...], in_channels: int, tracker: Tracker, progress: bool,
-    feature_rows: FeatureRows | None = None,
+    feature_rows: FeatureRows | None = None, au: tuple[tuple[str, ...], np.ndarray] | None = None,
 ) -> FoldOutcome:
-    """Train on the fold's training subjects and predict its test subjects once (classic models
-    on ``feature_rows``, the corpus's features shared by every fold)."""
+    """Train on the fold's training subjects and predict its test subjects once. Classic models
+    fit on ``feature_rows`` (the corpus's features, shared by every fold); models that learn AUs
+    get ``au`` = (AU classes, (N, K_au) targets of every row)."""
     seed = fold_seed(recipe.seed, number)
     seed_everything(seed)
     train_pos, val_pos = fold.train, None
     if recipe.train.val_fraction > 0:
         train_pos, val_pos = inner_validation_split(corpus.index, fold.train, recipe.train.val_fraction, seed)
-    au_names, au_targets = (None, None)
-    if learns_aus(recipe.model.name):
-        au_names, au_targets = au_side_targets(corpus, recipe.dataset.au_min_clips)
+    au_names, au_targets = au if au is not None else (None, None)
     model = _build(recipe, classes, in_channels, au_names)
     multilabel = recipe.dataset.task in MULTILABEL_TASKS
     tracker.start_fold(number, fold.name, {"train_clips": len(train_pos), "val_clips": 0 if val_pos is None else len(val_pos), "test_clips": len(fold.test)})
     if getattr(model, "classic", False):
-        scores = fit_and_score(model, feature_rows or FeatureRows(model, corpus, recipe.train.crop, progress), train_pos, fold.test, targets)
+        scores = fit_and_score(model, feature_rows, train_pos, fold.test, targets)
         epochs_run = best_epoch = 0
     else:
         if au_targets is not None:  # co-occurrence from this fold's training clips only (algorithms.md §7)
@@ -169,6 +162,7 @@ def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: boo
     if is_classic(recipe.model.name):  # features depend on the clip only: computed once for all folds
         extractor = build_model(recipe.model.name, num_classes=len(classes), in_channels=in_channels, **recipe.model.params)
         feature_rows = FeatureRows(extractor, corpus, recipe.train.crop, progress)
+    au = au_side_targets(corpus, recipe.dataset.au_min_clips) if learns_aus(recipe.model.name) else None
     for number, fold in enumerate(tqdm(folds, desc="folds", disable=not progress, unit="fold")):
         if number in done:
             if done[number].name != fold.name:
@@ -176,7 +170,7 @@ def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: boo
             outcomes.append(done[number])
             log.info(f"fold {number + 1}/{len(folds)} {fold.name}: finished in an earlier attempt, reused")
             continue
-        outcome = run_fold(recipe, corpus, fold, number, targets, classes, in_channels, tracker, progress, feature_rows)
+        outcome = run_fold(recipe, corpus, fold, number, targets, classes, in_channels, tracker, progress, feature_rows, au)
         tracker.finish_fold(outcome)
         outcomes.append(outcome)
         headline = f"UF1 {outcome.metrics['uf1']:.3f}" if "uf1" in outcome.metrics else f"macro F1 {outcome.metrics['macro_f1']:.3f}"

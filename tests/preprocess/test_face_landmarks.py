@@ -120,9 +120,14 @@ def test_dataset_landmarks_drive_the_alignment_and_their_absence_is_reported(tmp
     assert prepare_face_clip(frames, 0, landmark_file=only_brows, crop=64).source == "fallback"  # too few stable points
 
 
-def test_auto_without_a_landmark_file_prefers_mediapipe_when_installed():
-    expected = "mediapipe" if importlib.util.find_spec("mediapipe") is not None else "haar"
-    assert resolve_source("auto", None) == expected and resolve_source("haar", None) == "haar"
+def test_auto_without_a_landmark_file_prefers_mediapipe_when_installed(monkeypatch, tmp_path):
+    installed = {"mediapipe": True}
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object() if installed.get(name) else None)
+    assert resolve_source("auto", None) == "mediapipe" and resolve_source("haar", None) == "haar"
+    installed["mediapipe"] = False
+    assert resolve_source("auto", None) == "haar"
+    (tmp_path / "landmarks.csv").write_text("frame,name,x,y\n")
+    assert resolve_source("auto", tmp_path / "landmarks.csv") == "dataset"  # a landmark file wins over both
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mediapipe") is not None, reason="mediapipe is installed")

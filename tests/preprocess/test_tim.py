@@ -51,6 +51,8 @@ def test_repeated_frames_and_clipping_and_errors():
     clip = np.repeat(np.linspace(0, 255, 4)[:, None, None], 2, axis=0) * np.ones((8, 3, 3))  # duplicates: rank-deficient
     out = tim_interpolate(clip, 10, clip_range=(0, 255))
     assert out.shape == (10, 3, 3) and np.isfinite(out).all() and out.min() >= 0 and out.max() <= 255
+    free = tim_interpolate(clip, 10)
+    np.testing.assert_array_equal(out, np.clip(free, 0, 255))  # clip_range clips the unclipped result, nothing else
     with pytest.raises(ShapeError, match="T >= 2"):
         tim_interpolate(np.zeros((1, 4, 4)), 10)
     with pytest.raises(RecipeError, match="n_frames"):

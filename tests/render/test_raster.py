@@ -79,11 +79,32 @@ def test_batches_of_triangles_give_the_same_hits(monkeypatch):
     np.testing.assert_array_equal(split.depth, whole.depth)
 
 
-def test_a_pinhole_camera_inside_the_mesh_falls_back_to_ray_casting():
+def test_a_pinhole_camera_inside_the_mesh_falls_back_to_ray_casting(monkeypatch):
     mesh = _sphere(2)
     inside = View(name="in", projection="pinhole", distance_mm=10.0, width=32, height=32)
     assert rasterize(inside, tuple(np.ascontiguousarray(mesh.vertices.T)), tuple(mesh.faces.T)) is None
-    _same_render(mesh, Rig((inside,)))  # the renderer cast rays for that view: same image
+    outside = View(name="out", projection="pinhole", width=32, height=32)
+    renderer = Open3DRenderer(hits="raster")
+    scenes = []
+    real_scene = renderer._o3d.t.geometry.RaycastingScene
+
+    class CountingScene:  # open3d's class cannot be patched in place: count through a wrapper
+        def __new__(cls, *args, **kwargs):
+            scenes.append(1)
+            return real_scene(*args, **kwargs)
+
+    from mer4d.render import open3d_backend
+
+    drawn = []
+    monkeypatch.setattr(renderer._o3d.t.geometry, "RaycastingScene", CountingScene)
+    monkeypatch.setattr(open3d_backend, "rasterize", lambda *a: drawn.append(rasterize(*a)) or drawn[-1])
+    got = renderer.render(mesh, Rig((inside, outside)))
+    assert [d is None for d in drawn] == [True, False]  # the inside view could not be rasterised, the outside one was
+    assert len(scenes) == 1  # so the frame built one Embree scene, for the inside view
+    monkeypatch.undo()
+    cast = Open3DRenderer(hits="raycast").render(mesh, Rig((inside, outside)))
+    np.testing.assert_array_equal(got.mask, cast.mask)
+    np.testing.assert_allclose(got.depth[cast.mask], cast.depth[cast.mask], atol=5e-3)
     _same_render(mesh, Rig((View(name="in", distance_mm=10.0, width=32, height=32),)))  # orthographic: clipped exactly
 
 

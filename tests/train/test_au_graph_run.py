@@ -58,4 +58,6 @@ def test_au_graph_gets_the_data_au_count_a_training_fold_graph_and_the_joint_los
 def test_num_aus_is_set_by_the_runner_not_the_recipe():
     with pytest.raises(RecipeError, match="num_aus"):
         check_model_params("au_graph", {"num_aus": 3})
-    assert build_model("res3d", num_classes=2, in_channels=1, num_aus=3, width=4) is not None  # ignored by models without AUs
+    with_aus = build_model("res3d", num_classes=2, in_channels=1, num_aus=3, width=4)  # ignored by models without AUs
+    plain = build_model("res3d", num_classes=2, in_channels=1, width=4)
+    assert [p.shape for p in with_aus.parameters()] == [p.shape for p in plain.parameters()]

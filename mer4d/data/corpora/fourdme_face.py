@@ -38,12 +38,12 @@ def face_settings(face: dict) -> dict:
     from pydantic import ValidationError
 
     from mer4d.recipes.schema import FaceCfg
+    from mer4d.recipes.validation import describe_validation_error
 
     try:
         return FaceCfg.model_validate(face).model_dump()
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors())
-        raise RecipeError(f"preprocess.face: {problems}; see 'mer4d recipes' docs (docs/recipes.md) for the allowed values") from None
+        raise RecipeError(describe_validation_error(exc, "preprocess.face (see docs/recipes.md)")) from None
 
 
 def face_cache_dir() -> Path:
@@ -83,7 +83,7 @@ def _store(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def _load(path: Path, crop: int) -> dict[str, np.ndarray]:
-    """A stored clip, fully read (so a corrupt member fails here, not in the middle of training)."""
+    """A stored clip, fully read and checked (a bad file is re-aligned, never trained on)."""
     with np.load(path, allow_pickle=False) as stored:
         out = {k: stored[k] for k in ("frames", "numbers", "source", "detail")}
     frames = out["frames"]
@@ -93,7 +93,7 @@ def _load(path: Path, crop: int) -> dict[str, np.ndarray]:
 
 
 class FaceClips:
-    """The aligned uint8 clips of an Index, one cache file per row (made at construction).
+    """The aligned uint8 clips of an Index, one cache file per row (made at construction, read on first use).
 
     Args:
         index: the 4DME Index.
@@ -115,15 +115,28 @@ class FaceClips:
             source = resolve_source(settings["landmarks"], landmark_file)
             path = base / f"{clip_key(folder, first, last, self.color, landmark_file, source, settings)}.npz"
             self.paths.append(path)
-            stored = self._fetch(position)
-            self.sources.append(str(stored["source"]))
-            self.details.append(str(stored["detail"]))
+            source, detail = self._ensure(position)
+            self.sources.append(source)
+            self.details.append(detail)
 
     def _clip(self, position: int) -> tuple[Path, int, int, Path]:
         row = self.index.iloc[position]
         folder = Path(row[f"{self.modality}_dir"])
         first, _, last = clip_range(row, self.scale)
         return folder, first, last, folder / LANDMARK_FILE  # may not exist: "auto" then detects landmarks
+
+    def _ensure(self, position: int) -> tuple[str, str]:
+        """Make sure the clip is cached; its (source, detail), read from the small members only
+        (the frames are read once, by :meth:`read`, when training first asks for the clip)."""
+        path = self.paths[position]
+        if path.exists():
+            try:
+                with np.load(path, allow_pickle=False) as stored:  # npz members load lazily
+                    return str(stored["source"]), str(stored["detail"])
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+                pass  # _fetch says so and re-aligns
+        stored = self._fetch(position)
+        return str(stored["source"]), str(stored["detail"])
 
     def _fetch(self, position: int) -> dict[str, np.ndarray]:
         """The stored clip, or a fresh one (made and stored) when it is missing or unreadable."""
