@@ -237,10 +237,6 @@ def _render(seq: Any, positions: list[int], views: tuple[str, ...], yaw: float, 
     texture = np.concatenate([p.texture for p in parts])
     images = {"mask": mask, "texture": texture, "gray": gray_texture(texture, mask), "backend": renderer.name, "views": rig.names}
     depth = np.concatenate([p.depth for p in parts])
-    for v, view in enumerate(rig.views):
-        seen = depth[:, v][mask[:, v]]
-        if seen.size and float(seen.max() - seen.min()) < 1e-5 * view.extent_mm:  # a plane facing the camera: only ray noise
-            depth[:, v][mask[:, v]] = float(seen.min())
     images["depth"] = dpi(depth, mask)
     if "edpi" in domains:
         images["edpi"] = edpi(images["depth"], mask, MeshViewSettings().edpi)

@@ -26,6 +26,11 @@ DPI_FLOOR = 0.05
 """The farthest face pixel's DPI value, so the face never merges with the 0 background."""
 
 
+FLAT_RELATIVE = 1e-5
+"""A view whose face depths spread less than this fraction of their distance is flat (float32
+rounding is ~1e-7 of the distance; a face's relief is several percent of it)."""
+
+
 def dpi(depth: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Depth projection images: nearer is brighter, per clip and view, background 0.
 
@@ -46,8 +51,12 @@ def dpi(depth: np.ndarray, mask: np.ndarray) -> np.ndarray:
             continue
         values = depth[:, v][inside]
         near, far = float(values.min()), float(values.max())
-        span = max(far - near, 1e-6)
-        out[:, v][inside] = DPI_FLOOR + (1.0 - DPI_FLOOR) * (far - values) / span
+        if far - near <= FLAT_RELATIVE * max(abs(near), abs(far)):
+            # A surface facing the camera flat-on: the spread is float rounding of the depth, which
+            # stretching to the full range would turn into speckle. It is all equally far.
+            out[:, v][inside] = DPI_FLOOR
+            continue
+        out[:, v][inside] = DPI_FLOOR + (1.0 - DPI_FLOOR) * (far - values) / (far - near)
     return out
 
 

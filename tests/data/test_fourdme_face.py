@@ -113,3 +113,11 @@ def test_recipe_settings_reach_the_loader(root, cache):
     toy = load_recipe("recipes/toy_smoke.yaml", ["preprocess.face.enabled=true"]).recipe
     with pytest.raises(RecipeError, match="no face alignment"):
         load_corpus(toy)
+
+
+def test_the_fingerprint_follows_the_settings_that_shape_the_clips(root, cache):
+    base = load_fourdme(root, face=FACE, size=32, progress=False).fingerprint
+    assert load_fourdme(root, face=FACE, size=32, progress=False).fingerprint == base
+    assert load_fourdme(root, face={**FACE, "crop": 64}, size=32, progress=False).fingerprint != base
+    assert load_fourdme(root, face=FACE, size=24, progress=False).fingerprint != base
+    assert load_fourdme(root, size=32, progress=False).fingerprint != base  # no face alignment: other pixels

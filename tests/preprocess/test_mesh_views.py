@@ -81,3 +81,13 @@ def test_dynamic_images_are_normalised_per_view_and_domain():
     for v in range(2):
         for d in range(2):
             assert di[v, d].min() == 0.0 and di[v, d].max() == pytest.approx(1.0)
+
+
+def test_dpi_of_a_flat_on_plane_is_uniform_not_stretched_rounding_noise():
+    rng = np.random.default_rng(0)
+    mask = np.ones((1, 1, 8, 8), bool)
+    flat = (600.0 + 1e-4 * rng.standard_normal((1, 1, 8, 8))).astype(np.float32)  # float rounding-level spread
+    np.testing.assert_array_equal(dpi(flat, mask), np.full(flat.shape, DPI_FLOOR, np.float32))
+    relief = flat + np.linspace(0.0, 10.0, 8, dtype=np.float32)[None, None, None, :]  # 10 mm of real relief
+    out = dpi(relief, mask)
+    assert out.max() == pytest.approx(1.0) and out.min() == pytest.approx(DPI_FLOOR)

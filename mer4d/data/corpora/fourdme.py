@@ -166,17 +166,20 @@ def load_fourdme(
         raise DataError(f"4DME: {index[column].isna().sum()} clip(s) have no {modality} folder, e.g. {index.loc[index[column].isna(), 'clip_id'].iloc[0]}")
     keyed = index[["clip_id", "onset", "apex", "offset", "emotion", "fold"]].astype(str)
     face = dict(face or {})
+    scale = 2 if FPS[modality] == 30.0 else 1  # Kinect frames are numbered at 30 fps
     if face.get("enabled", False):  # gray / rgb only: face_corpus says so for depth and mesh
         from mer4d.data.corpora.fourdme_face import face_corpus
 
-        index, read_aligned, origin = face_corpus(index, modality, face, 2 if FPS[modality] == 30.0 else 1, progress, origin)
-        keyed = keyed.assign(face=index["face_source"] + repr(sorted(face.items())))  # other face settings, other data
-        loader = _clip_loader(index, modality, frames, strategy, size, read_aligned)
+        index, read_aligned, origin = face_corpus(index, modality, face, scale, progress, origin)
+        keyed = keyed.assign(face=index["face_source"])  # where each clip's landmarks came from
+        loader = _clip_loader(index, modality, frames, strategy, size, scale, read_aligned)
     elif modality == "mesh":
         index, loader, origin = _mesh_corpus(index, render or {}, size, frames, progress, origin)
     else:
-        loader = _clip_loader(index, modality, frames, strategy, size)
-    digest = pd.util.hash_pandas_object(keyed).sum()
+        loader = _clip_loader(index, modality, frames, strategy, size, scale)
+    # The data a run sees is the clips plus every setting that shaped them (all loader branches alike).
+    shaping = repr((modality, frames, strategy, size, sorted(face.items()), sorted((render or {}).items()) if modality == "mesh" else None))
+    digest = pd.util.hash_pandas_object(keyed.assign(settings=shaping)).sum()
     return Corpus(
         name="4dme", index=index, classes=FOURDME_EMOTIONS, load_clip=loader,
         fingerprint=f"{np.uint64(digest):016x}", description=f"{origin}: {len(index)} clips, {index['subject'].nunique()} subjects; folds {index.attrs['fold_source']}",
@@ -213,7 +216,7 @@ def clip_range(row: pd.Series, scale: int) -> tuple[int, int, int]:
     return first, min(max(int(row["apex"]) // scale, first), last), last
 
 
-def _clip_loader(index: pd.DataFrame, modality: str, frames: int, strategy: str, size: int, read_clip=None):
+def _clip_loader(index: pd.DataFrame, modality: str, frames: int, strategy: str, size: int, scale: int, read_clip=None):
     """Row position -> (C, frames, size, size) float32; ``read_clip(position) -> (clip, numbers)``
     replaces the frame-folder reader (face-aligned clips)."""
     import cv2
@@ -221,7 +224,6 @@ def _clip_loader(index: pd.DataFrame, modality: str, frames: int, strategy: str,
     from mer4d.data.readers import read_depth, read_frames
     from mer4d.data.sampling import sample_clip
 
-    scale = 2 if FPS[modality] == 30.0 else 1  # Kinect frames are numbered at 30 fps
     # Sampled clips are small (C x frames x size^2); decoding the JPEGs again every epoch is not.
     cache: dict[int, np.ndarray] = {}
 
