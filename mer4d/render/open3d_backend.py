@@ -45,7 +45,7 @@ from mer4d.core.containers import Mesh, MeshSeq
 from mer4d.core.errors import DataError
 from mer4d.core.optional import require
 from mer4d.render.protocol import DOMAINS, Rendered, check_domains, mesh_frames, to_unit_float
-from mer4d.render.raster import RasterHits, rasterize
+from mer4d.render.raster import rasterize
 from mer4d.render.rig import Rig, view_rays
 
 _RAY_CACHE_SIZE = 8
@@ -75,7 +75,7 @@ class _Prepared:
 
 @dataclass
 class _Hits:
-    """The pixels of one view that met the mesh, with their triangle corners and weights."""
+    """The pixels of one view that met the mesh, with their triangle corners and weights (:func:`_make_hits`)."""
 
     pix: np.ndarray  # (P,) flat pixel index in the view image
     corners: tuple[np.ndarray, np.ndarray, np.ndarray]  # (P,) vertex ids of the hit triangles
@@ -83,7 +83,6 @@ class _Hits:
     # Only when normals are needed (normals domain, headlight gray):
     face_n: tuple[np.ndarray, ...] | None  # x, y, z (P,) float32 unit geometric normals of the hit triangles
     dirs: tuple[Any, ...] | None  # x, y, z (P,) float32 unit viewing directions, or three scalars
-
 
 
 def _incidence(faces: np.ndarray, n_vertices: int) -> Any:
@@ -118,14 +117,14 @@ def _face_normals_xyz(xyz: tuple[np.ndarray, ...], corner_ids: tuple[np.ndarray,
     return nx, ny, nz
 
 
-def _vertex_normals_xyz(xyz: tuple[np.ndarray, ...], corner_ids: tuple[np.ndarray, ...], incidence: Any) -> tuple[np.ndarray, ...]:
+def _vertex_normals_xyz(face_n: tuple[np.ndarray, ...], incidence: Any) -> tuple[np.ndarray, ...]:
     """Unit area-weighted vertex normals as x, y, z (N,) float32 arrays; (0, 0, 0) for unused vertices.
 
-    ``xyz``: the vertex coordinates as three (N,) float32 arrays.
+    ``face_n``: :func:`_face_normals_xyz` of the frame (unnormalised: each weighs by its area,
+    which is exactly the weight wanted).
     """
-    # Unnormalised face normals weight each face by its area, which is exactly the weight wanted.
     # Three sparse mat-vecs (~0.25 ms each) beat one mat-mat with an (F, 3) block.
-    n = [np.asarray(incidence @ c, dtype=np.float32) for c in _face_normals_xyz(xyz, corner_ids)]
+    n = [np.asarray(incidence @ c, dtype=np.float32) for c in face_n]
     length = np.sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2])
     used = length > 0
     for c in n:
@@ -149,7 +148,7 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray, incidence: Any = Non
         incidence = _incidence(faces, len(vertices))
     corner_ids = tuple(np.ascontiguousarray(faces.T))
     xyz = tuple(np.ascontiguousarray(np.asarray(vertices).T, dtype=np.float32))
-    return np.stack(_vertex_normals_xyz(xyz, corner_ids, incidence), axis=1)
+    return np.stack(_vertex_normals_xyz(_face_normals_xyz(xyz, corner_ids), incidence), axis=1)
 
 
 def _mix(table: np.ndarray, corners: tuple[np.ndarray, ...], weights: tuple[np.ndarray, ...]) -> np.ndarray:
@@ -285,13 +284,13 @@ class Open3DRenderer:
         for t in range(len(vertices)):
             xyz = tuple(np.ascontiguousarray(vertices[t].T))
             scene = None  # built on the first view that casts rays
-            vertex_n = None
-            if need_normals and self.smooth_normals:
-                vertex_n = _vertex_normals_xyz(xyz, prep.corner_ids, prep.incidence)
+            face_n = _face_normals_xyz(xyz, prep.corner_ids) if need_normals else None  # shared by the views
+            vertex_n = _vertex_normals_xyz(face_n, prep.incidence) if need_normals and self.smooth_normals else None
             for v, (view, rays) in enumerate(zip(rig.views, views, strict=True)):
                 raster = None if self.hits == "raycast" else rasterize(view, xyz, prep.corner_ids)
                 if raster is not None:
-                    hits = self._raster_hits(raster, rays, depth[t, v], prep, xyz, shade, need_normals)
+                    depth[t, v] = raster.depth.reshape(depth.shape[2:])
+                    hits = _make_hits(raster.pix, raster.prim, raster.w1, raster.w2, rays, prep, need_normals, face_n) if shade else None
                 else:
                     if scene is None:
                         scene = self._o3d.t.geometry.RaycastingScene(nthreads=self.nthreads)
@@ -317,43 +316,14 @@ class Open3DRenderer:
             return None
         pix = np.flatnonzero(np.isfinite(t_hit))
         prim = result["primitive_ids"].numpy().reshape(-1).take(pix).astype(np.intp)
-        corners = tuple(ids.take(prim) for ids in prep.corner_ids)
         bary = result["primitive_uvs"].numpy().reshape(-1)
         pix2 = 2 * pix
-        w1, w2 = bary.take(pix2), bary.take(pix2 + 1)
-        w0 = np.float32(1.0) - w1
-        w0 -= w2
-        if not need_normals:
-            return _Hits(pix, corners, (w0, w1, w2), None, None)
-        geo = result["primitive_normals"].numpy().reshape(-1)
-        pix3 = 3 * pix
-        face_n = (geo.take(pix3), geo.take(pix3 + 1), geo.take(pix3 + 2))
-        if view.unit_dirs.shape[1] == 1:
-            dirs = tuple(view.unit_dirs[:, 0])
-        else:
-            dirs = tuple(c.take(pix) for c in view.unit_dirs)
-        return _Hits(pix, corners, (w0, w1, w2), face_n, dirs)
-
-    def _raster_hits(self, raster: RasterHits, view: _ViewRays, depth: np.ndarray, prep: _Prepared, xyz: tuple[np.ndarray, ...],
-                     shade: bool, need_normals: bool) -> _Hits | None:
-        """The rasteriser's hits in the ray caster's form: depth written, corners, weights, unit face normals."""
-        depth[...] = raster.depth.reshape(depth.shape)
-        if not shade:
-            return None
-        pix, prim = raster.pix, raster.prim
-        corners = tuple(ids.take(prim) for ids in prep.corner_ids)
-        w0 = np.float32(1.0) - raster.w1
-        w0 -= raster.w2
-        if not need_normals:
-            return _Hits(pix, corners, (w0, raster.w1, raster.w2), None, None)
-        # Embree's geometric normal, as Open3D reports it: (p1 - p0) x (p2 - p0), unit length.
-        face_n = _face_normals_xyz(xyz, corners)
-        length = np.sqrt(face_n[0] * face_n[0] + face_n[1] * face_n[1] + face_n[2] * face_n[2])
-        np.maximum(length, np.float32(1e-30), out=length)
-        for c in face_n:
-            c /= length
-        dirs = tuple(view.unit_dirs[:, 0]) if view.unit_dirs.shape[1] == 1 else tuple(c.take(pix) for c in view.unit_dirs)
-        return _Hits(pix, corners, (w0, raster.w1, raster.w2), face_n, dirs)
+        hits = _make_hits(pix, prim, bary.take(pix2), bary.take(pix2 + 1), view, prep, need_normals)
+        if need_normals:  # Embree's own unit geometric normals of the hit triangles
+            geo = result["primitive_normals"].numpy().reshape(-1)
+            pix3 = 3 * pix
+            hits.face_n = (geo.take(pix3), geo.take(pix3 + 1), geo.take(pix3 + 2))
+        return hits
 
     def _hit_normals(self, hits: _Hits, vertex_n: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, ...]:
         """x, y, z (P,) unit normals at the hits, turned towards the camera."""
@@ -372,6 +342,30 @@ class Open3DRenderer:
             n[k][degenerate] = fn[k][degenerate]
             n[k] *= facing
         return tuple(n)
+
+
+def _make_hits(pix: np.ndarray, prim: np.ndarray, w1: np.ndarray, w2: np.ndarray, view: _ViewRays, prep: _Prepared,
+               need_normals: bool, face_n: tuple[np.ndarray, ...] | None = None) -> _Hits:
+    """The hits of one view from hit pixels, triangles and the weights of corners 2 and 3.
+
+    ``face_n``: the frame's unnormalised face normals (rasterised hits); the hit triangles' ones
+    are taken and made unit length (Embree's geometric normal (p1 - p0) x (p2 - p0)). Ray-cast hits
+    set Embree's own afterwards.
+    """
+    corners = tuple(ids.take(prim) for ids in prep.corner_ids)
+    w0 = np.float32(1.0) - w1
+    w0 -= w2
+    if not need_normals:
+        return _Hits(pix, corners, (w0, w1, w2), None, None)
+    dirs = tuple(view.unit_dirs[:, 0]) if view.unit_dirs.shape[1] == 1 else tuple(c.take(pix) for c in view.unit_dirs)
+    hit_n = None
+    if face_n is not None:
+        hit_n = tuple(c.take(prim) for c in face_n)
+        length = np.sqrt(hit_n[0] * hit_n[0] + hit_n[1] * hit_n[1] + hit_n[2] * hit_n[2])
+        np.maximum(length, np.float32(1e-30), out=length)
+        for c in hit_n:
+            c /= length
+    return _Hits(pix, corners, (w0, w1, w2), hit_n, dirs)
 
 
 def _scatter(image: np.ndarray, pix: np.ndarray, channels: Sequence[np.ndarray]) -> None:
