@@ -22,6 +22,7 @@ import os
 import statistics
 import tempfile
 import time
+from unittest import mock
 
 import numpy as np
 
@@ -35,22 +36,15 @@ def bench_faces(root, clips: int, landmarks: str) -> tuple[float, float, float, 
     index, _ = scan(root)
     index = index.iloc[:clips].reset_index(drop=True)
     face = {"enabled": True, "crop": 150, "landmarks": landmarks, "on_missing": "fallback"}
-    previous = os.environ.get("MER4D_CACHE")
-    with tempfile.TemporaryDirectory() as cache:
-        os.environ["MER4D_CACHE"] = cache  # an empty face cache; the dataset itself stays where it is
-        try:
-            start = time.perf_counter()
-            _, read, _ = face_corpus(index, "gray", face, 1, False, "bench")
-            cold = time.perf_counter() - start
-            start = time.perf_counter()
-            _, read, _ = face_corpus(index, "gray", face, 1, False, "bench")
-            aligned = [read(i) for i in range(len(index))]
-            cached = time.perf_counter() - start
-        finally:
-            if previous is None:
-                os.environ.pop("MER4D_CACHE", None)
-            else:
-                os.environ["MER4D_CACHE"] = previous
+    # an empty face cache; the dataset itself stays where it is
+    with tempfile.TemporaryDirectory() as cache, mock.patch.dict(os.environ, {"MER4D_CACHE": cache}):
+        start = time.perf_counter()
+        _, read, _ = face_corpus(index, "gray", face, 1, False, "bench")
+        cold = time.perf_counter() - start
+        start = time.perf_counter()
+        _, read, _ = face_corpus(index, "gray", face, 1, False, "bench")
+        aligned = [read(i) for i in range(len(index))]
+        cached = time.perf_counter() - start
     import cv2
 
     start = time.perf_counter()

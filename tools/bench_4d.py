@@ -21,6 +21,7 @@ import os
 import statistics
 import tempfile
 import time
+from unittest import mock
 
 import numpy as np
 
@@ -70,21 +71,14 @@ def bench_recipe(root: str | None, profile: str | None) -> tuple[float, float, i
         from mer4d.data.cache import simulated_dataset
 
         recipe = recipe.model_copy(update={"dataset": recipe.dataset.model_copy(update={"root": simulated_dataset("4dme")})})
-    previous = os.environ.get("MER4D_CACHE")
-    with tempfile.TemporaryDirectory() as cache:
-        os.environ["MER4D_CACHE"] = cache  # an empty dynamic-image cache
-        try:
-            start = time.perf_counter()
-            corpus = load_corpus(recipe)
-            cold = time.perf_counter() - start
-            start = time.perf_counter()
-            load_corpus(recipe)
-            warm = time.perf_counter() - start
-        finally:
-            if previous is None:
-                os.environ.pop("MER4D_CACHE", None)
-            else:
-                os.environ["MER4D_CACHE"] = previous
+    # an empty dynamic-image cache
+    with tempfile.TemporaryDirectory() as cache, mock.patch.dict(os.environ, {"MER4D_CACHE": cache}):
+        start = time.perf_counter()
+        corpus = load_corpus(recipe)
+        cold = time.perf_counter() - start
+        start = time.perf_counter()
+        load_corpus(recipe)
+        warm = time.perf_counter() - start
     return cold, warm, len(corpus)
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from mer4d.data.corpora.fourdme import scan
 from mer4d.data.readers import list_frames
-from mer4d.synth.face import LANDMARK_NAMES
-from mer4d.synth.writers.fourdme import LANDMARK_FILE, write_fourdme
+from mer4d.synth.face import LANDMARK_FILE, LANDMARK_NAMES
+from mer4d.synth.writers.fourdme import write_fourdme
 
 
 @pytest.fixture(scope="module")

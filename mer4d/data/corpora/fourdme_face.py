@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from mer4d.core.errors import DataError, RecipeError
 from mer4d.data.corpora.fourdme import clip_range
 from mer4d.preprocess.face import prepare_face_clip, resolve_source
-from mer4d.preprocess.face_landmarks import LANDMARK_FILE
+from mer4d.synth.face import LANDMARK_FILE
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 1  # bump when the alignment code changes what a key produces

@@ -33,7 +33,7 @@ from mer4d.render.rig import project
 from mer4d.synth.animation import synthesize
 from mer4d.synth.catalog import STATIC_CHOICES, draw_combination
 from mer4d.synth.events import Distractors, profile, sample_event
-from mer4d.synth.face import LANDMARK_NAMES, FaceModel, make_face
+from mer4d.synth.face import LANDMARK_COLUMNS, LANDMARK_FILE, LANDMARK_NAMES, FaceModel, make_face
 from mer4d.synth.identity import sample_identity
 from mer4d.synth.writers.files import write_ply, write_xlsx
 
@@ -59,8 +59,6 @@ KINECT_VIEW = dict(name="kinect", yaw_deg=8.0, pitch_deg=-4.0, projection="pinho
 # Head drift grows like a random walk, with the square root of the window's duration: a subject told
 # to keep still drifts ~0.2 degrees / 0.2 mm over a 0.7 s micro window, ~0.5 over a 4 s macro one.
 DRIFT_PER_SQRT_S = 0.25
-# Read back by mer4d.preprocess.face_landmarks (LANDMARK_FILE there; synth cannot import preprocess).
-LANDMARK_FILE = "landmarks.csv"
 LIGHT = np.array([0.25, 0.45, 0.86]) / np.linalg.norm([0.25, 0.45, 0.86])
 
 
@@ -215,7 +213,7 @@ def write_landmarks(path: Path, face: FaceModel, vertices: np.ndarray, numbers: 
     points = face.landmark_positions(vertices)  # (T, L, 3)
     uv, _ = project(view, points.reshape(-1, 3))
     uv = uv.reshape(len(numbers), len(LANDMARK_NAMES), 2)
-    lines = ["frame,name,x,y"]
+    lines = [",".join(LANDMARK_COLUMNS)]
     for number, frame_uv in zip(numbers, uv, strict=True):
         lines += [f"{number},{name},{x:.2f},{y:.2f}" for name, (x, y) in zip(LANDMARK_NAMES, frame_uv, strict=True)]
     path.write_text("\n".join(lines) + "\n")
