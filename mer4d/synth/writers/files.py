@@ -33,11 +33,15 @@ def write_ply(path: Path, vertices: np.ndarray, faces: np.ndarray, colors: np.nd
         out.write(face.tobytes())
 
 
-def write_xlsx(path: Path, table: pd.DataFrame) -> None:
-    """An .xlsx whose bytes depend only on ``table``: zip entry times and document dates are fixed."""
+def write_xlsx(path: Path, table: pd.DataFrame, *, header: bool = True, sheet_name: str = "Sheet1") -> None:
+    """An .xlsx whose bytes depend only on ``table``: zip entry times and document dates are fixed.
+
+    ``header=False`` writes the rows only (layouts whose title rows or blank header cells are
+    part of ``table`` itself).
+    """
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        table.to_excel(writer, index=False, sheet_name="Sheet1")
+        table.to_excel(writer, index=False, header=header, sheet_name=sheet_name)
     source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for name in sorted(source.namelist()):
