@@ -31,7 +31,8 @@ def bench_faces(root, clips: int, landmarks: str) -> tuple[float, float, float, 
     """(cold ms/clip, cached ms/clip, sampling ms/clip, clips) for recipes/4dme_lbptop.yaml's settings."""
     from mer4d.data.corpora.fourdme import scan
     from mer4d.data.corpora.fourdme_face import face_corpus
-    from mer4d.data.sampling import sample_clip
+
+    from mer4d.preprocess.sampling import sample_clip
 
     index, _ = scan(root)
     index = index.iloc[:clips].reset_index(drop=True)

@@ -62,7 +62,7 @@ def bench_pooling() -> tuple[float, float]:
 
 
 def bench_recipe(root: str | None, profile: str | None) -> tuple[float, float, int]:
-    from mer4d.data.loading import load_corpus
+    from mer4d.pipeline import load_corpus
     from mer4d.recipes import load_recipe
 
     overrides = [f"dataset.root={root}"] if root else []

@@ -1,7 +1,7 @@
 """Does a recipe learn its dataset? Its score with true labels next to a shuffled-label control.
 
 Runs the recipe's whole protocol twice per seed, once as written and once with
-``dataset.params.shuffle_labels=true`` (labels permuted across clips, clips untouched), and prints
+``dataset.shuffle_labels=true`` (labels permuted across clips, clips untouched), and prints
 one markdown table row per run plus the mean margin. A pipeline that leaks test information or a
 dataset without learnable signal shows up as a margin near zero.
 
@@ -18,7 +18,7 @@ import logging
 import statistics
 import time
 
-from mer4d.data.loading import load_corpus
+from mer4d.pipeline import load_corpus
 from mer4d.recipes import load_recipe
 from mer4d.train.runner import run_protocol
 from mer4d.train.tracker import MemoryTracker
@@ -47,7 +47,7 @@ def main() -> None:
     for seed in args.seeds:
         values = {}
         for shuffled in (False, True):
-            overrides = [*args.overrides, f"seed={seed}", f"dataset.params.shuffle_labels={str(shuffled).lower()}"]
+            overrides = [*args.overrides, f"seed={seed}", f"dataset.shuffle_labels={str(shuffled).lower()}"]
             metrics, seconds = score(args.recipe, args.profile, overrides)
             headline = headline or ("macro_f1" if "macro_f1" in metrics else "uf1")
             values[shuffled] = metrics[headline]

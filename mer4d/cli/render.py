@@ -120,7 +120,7 @@ def _three(count: int) -> list[int]:
 def _load_clip(clip: str, root: Path) -> tuple[Any, str, list[int], str]:
     from mer4d.core.errors import DataError
     from mer4d.core.registry import did_you_mean
-    from mer4d.data.corpora.fourdme import scan
+    from mer4d.data.datasets.fourdme import scan
     from mer4d.data.readers import read_mesh_seq
 
     index, _ = scan(root)

@@ -1,13 +1,15 @@
-"""A PNG contact sheet of one 4DME-layout clip across modalities, for a person to look at."""
+"""A PNG contact sheet of one clip of any dataset across its image modalities, for a person to look at."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from mer4d.core.errors import DataError
+from mer4d.data.spec import Modality
 
 
 def _pick(index: pd.DataFrame, clip: str | None) -> pd.Series:
@@ -19,8 +21,11 @@ def _pick(index: pd.DataFrame, clip: str | None) -> pd.Series:
     return hit.iloc[0]
 
 
-def contact_sheet(index: pd.DataFrame, out: Path, clip: str | None = None) -> Path:
-    """Onset, apex, offset (gray), apex-onset difference, RGB and depth at apex -> ``out`` PNG."""
+def contact_sheet(index: pd.DataFrame, out: Path, clip: str | None = None, modalities: Mapping[str, Modality] | None = None) -> Path:
+    """Onset, apex, offset (gray), apex-onset difference, and each other image modality at apex -> ``out`` PNG.
+
+    ``modalities``: the spec's (default: 4DME's column names, gray first).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -28,20 +33,28 @@ def contact_sheet(index: pd.DataFrame, out: Path, clip: str | None = None) -> Pa
 
     from mer4d.data.readers import read_depth, read_frames
 
+    modalities = dict(modalities or {"gray": Modality("gray_dir"), "rgb": Modality("rgb_dir", color="rgb", scale=2),
+                                     "depth": Modality("depth_dir", reader="depth", scale=2)})
+    images = {n: m for n, m in modalities.items() if m.reader != "mesh"}
     row = _pick(index, clip)
-    gray, numbers = read_frames(row["gray_dir"], row["onset"], row["offset"], color="gray")
+    main = next(m for m in images.values() if m.reader == "frames")
+    gray, numbers = read_frames(row[main.column], row["onset"], row["offset"], color="gray")
     at = {n: i for i, n in enumerate(numbers)}
     onset, apex, offset = (gray[at[row[k]], 0].astype(np.float32) for k in ("onset", "apex", "offset"))
     panels = [("onset", onset, "gray", None), ("apex", apex, "gray", None), ("offset", offset, "gray", None)]
     diff = apex - onset
     limit = max(float(np.abs(diff).max()), 1.0)
     panels.append(("apex - onset", diff, "seismic", (-limit, limit)))
-    if row.get("rgb_dir"):
-        rgb, _ = read_frames(row["rgb_dir"], row["apex"] // 2, row["apex"] // 2, color="rgb")
-        panels.append(("Kinect RGB (apex)", rgb[0].transpose(1, 2, 0), None, None))
-    if row.get("depth_dir"):
-        depth, _ = read_depth(row["depth_dir"], row["apex"] // 2, row["apex"] // 2)
-        panels.append(("Kinect depth mm (apex)", depth[0, 0], "viridis_r", None))
+    for name, modality in images.items():
+        folder, at_apex = row.get(modality.column), int(row["apex"]) // modality.scale
+        if not folder or (modality.column == main.column and modality.color == "gray"):
+            continue
+        if modality.reader == "depth":
+            depth, _ = read_depth(folder, at_apex, at_apex)
+            panels.append((f"{name} mm (apex)", depth[0, 0], "viridis_r", None))
+        elif modality.color == "rgb":
+            rgb, _ = read_frames(folder, at_apex, at_apex, color="rgb")
+            panels.append((f"{name} (apex)", rgb[0].transpose(1, 2, 0), None, None))
     fig, axes = plt.subplots(1, len(panels), figsize=(3 * len(panels), 3.4))
     for ax, (title, image, cmap, limits) in zip(axes, panels, strict=True):
         shown = ax.imshow(image, cmap=cmap, vmin=None if limits is None else limits[0], vmax=None if limits is None else limits[1])

@@ -18,26 +18,53 @@ from tqdm.auto import tqdm
 from mer4d.core.errors import DataError
 from mer4d.data.problems import Problem
 from mer4d.data.readers.frames import format_numbers, list_frames
-from mer4d.data.spec import Modality
+from mer4d.data.spec import DatasetSpec, Modality
 
 MESH_SUFFIXES = (".obj", ".ply")
 
 
-def check_clip_files(index: pd.DataFrame, modalities: Mapping[str, Modality], *, deep: bool = False, progress: bool = False) -> list[Problem]:
-    """Problems of every clip and modality in ``modalities`` (fatal: the clip cannot be read)."""
+def check_clip_files(index: pd.DataFrame, modalities: Mapping[str, Modality], *, deep: bool = False, progress: bool = False,
+                     optional: tuple[str, ...] = ()) -> list[Problem]:
+    """Problems of every clip and modality in ``modalities`` (fatal: the clip cannot be read).
+
+    A clip without a folder of a modality in ``optional`` gets a warning instead (``mer4d data
+    check`` looks at every modality, but only the one a run reads must be there).
+    """
     problems: list[Problem] = []
     rows = list(index.itertuples(index=False))
-    for row in tqdm(rows, desc="checking files", unit="clip", disable=not progress):
+    for row in tqdm(rows, desc="checking files" + (" (decoding every frame)" if deep else ""), unit="clip", disable=not progress):
         for name, modality in modalities.items():
-            problems += _clip_problems(row, name, modality, deep)
+            problems += _clip_problems(row, name, modality, deep, name in optional)
     return problems
 
 
-def _clip_problems(row, name: str, modality: Modality, deep: bool) -> list[Problem]:
+def check_dataset(spec: DatasetSpec, root: Path, params: Mapping[str, object], *, deep: bool = True, progress: bool = False,
+                  seed: int = 0) -> tuple[pd.DataFrame, list[Problem]]:
+    """``mer4d data check``: the spec's scan plus every file of every modality (decoded when ``deep``).
+
+    The default modality must be there for every clip; the others are optional (warnings).
+    """
+    import inspect
+
+    extra = {"seed": seed} if "seed" in inspect.signature(spec.scan).parameters else {}
+    index, problems = spec.scan(root, **extra, **params)
+    problems += check_clip_files(index, {spec.default_modality: spec.modality(None)}, deep=deep, progress=progress)
+    for name, modality in spec.modalities.items():
+        if name == spec.default_modality or modality.column == spec.modality(None).column or modality.column not in index:
+            continue
+        has = index[modality.column].notna()
+        if has.any() and not has.all():  # one line, not one per clip: e.g. 4DME macro clips with gray frames only
+            problems.append(Problem("warning", f"{name} frames", "", f"{int((~has).sum())} of {len(index)} clip(s) have no {name} folder "
+                                    f"(e.g. {index.loc[~has, 'clip_id'].iat[0]}); runs with dataset.modality: {name} need it"))
+        problems += check_clip_files(index[has], {name: modality}, deep=deep, progress=progress)
+    return index, problems
+
+
+def _clip_problems(row, name: str, modality: Modality, deep: bool, optional: bool = False) -> list[Problem]:
     folder = getattr(row, modality.column, None)
     clip = row.clip_id
     if folder is None or (isinstance(folder, float) and folder != folder):
-        return [Problem("fatal", f"{name} frames", clip, f"no {name} folder on disk for this label row (subject {row.subject}); "
+        return [Problem("warning" if optional else "fatal", f"{name} frames", clip, f"no {name} folder on disk for this label row (subject {row.subject}); "
                         "restore the folder or remove the row")]
     suffixes = MESH_SUFFIXES if modality.reader == "mesh" else (".png",) if modality.reader == "depth" else None
     try:

@@ -66,7 +66,7 @@ class LBPTOPSVM:
         clips = np.asarray(clips)
         check_shape(clips, "N C T H W", name="LBP-TOP clips")
         if clips.shape[1] != 1:
-            raise ShapeError(f"LBP-TOP works on gray clips (1 channel), got {clips.shape[1]} channels; use dataset.params.modality: gray",
+            raise ShapeError(f"LBP-TOP works on gray clips (1 channel), got {clips.shape[1]} channels; use dataset.modality: gray",
                              expected="N 1 T H W", actual=clips.shape)
         rows = [lbp_top(clip[0], self.blocks, self.radii, self.neighbours) for clip in tqdm(clips, desc="LBP-TOP", disable=not progress, leave=False)]
         return np.stack(rows)
@@ -134,7 +134,7 @@ def lbptop_svm(num_classes: int, in_channels: int, blocks: tuple[int, int] = (5,
                C: float = 1000.0, standardize: bool = False, class_weight: str = "none", max_iter: int = 20000) -> LBPTOPSVM:
     """LBP-TOP (5x5 blocks, radii 1,1,2, 59-bin u2) + one-vs-rest LinearSVC(C=1000): 4DME's hand-crafted baseline (gray clips)."""
     if in_channels != 1:
-        raise RecipeError(f"lbptop_svm needs gray clips (1 channel), the corpus gives {in_channels}; use dataset.params.modality: gray")
+        raise RecipeError(f"lbptop_svm needs gray clips (1 channel), the corpus gives {in_channels}; use dataset.modality: gray")
     return LBPTOPSVM(num_classes, tuple(blocks), tuple(radii), neighbours, C, standardize, class_weight, max_iter)
 
 

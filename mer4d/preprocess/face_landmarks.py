@@ -21,7 +21,7 @@ import numpy as np
 
 from mer4d.core.errors import DataError, MissingDependencyError, ShapeError
 from mer4d.core.optional import require
-from mer4d.synth.face import LANDMARK_COLUMNS
+from mer4d.data.readers.landmarks import LANDMARK_COLUMNS
 
 # MediaPipe FaceMesh indices (canonical face model). MediaPipe names 33/133 the "right" eye: the
 # subject's right, seen on the image left in an unmirrored photo, which matches our convention.

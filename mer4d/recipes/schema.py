@@ -16,13 +16,24 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SimulatorCfg(Section):
+    """The built-in simulator's dataset, used when dataset.root is absent."""
+
+    size: str = Field("quick", description="simulator size: quick (small and fast) or published (the dataset's real counts, where the writer has one) / full")
+    seed: int = Field(0, ge=0, description="seed of the simulated dataset (independent of the recipe seed, which drives training)")
+
+
 class DatasetCfg(Section):
-    name: str = Field(description="registered dataset ('toy', '4dme', ...); 'mer4d data list' names them")
+    name: str = Field(description="registered dataset ('toy', '4dme', 'casme2', ...); 'mer4d data list' names them")
     root: Path | None = Field(None, description="dataset folder; absent -> the built-in generator or simulator")
     task: Literal["emotion", "emotion_multilabel", "au"] = "emotion"
-    modalities: list[str] = Field(default_factory=lambda: ["gray"])
-    classes: list[str] | None = Field(None, description="fixed label set and order; absent -> the corpus's own")
-    kind: Literal["micro", "macro", "all"] = "micro"
+    modality: str | None = Field(None, description="which of the dataset's modalities the model sees (gray, rgb, depth, mesh); absent -> the dataset's default")
+    labels: str | None = Field(None, description="label scheme of the dataset ('own', 'megc2019', ...; 'mer4d data list' shows them); absent -> its default")
+    classes: list[str] | None = Field(None, description="fixed label set and order; absent -> the label scheme's")
+    kind: Literal["micro", "macro", "all"] = Field("micro", description="which clips of the Index: micro- or macro-expressions, or all")
+    shuffle_labels: bool = Field(False, strict=True, description="permute the labels across clips (seeded): the chance-level control a result is compared with")
+    on_problem: Literal["error", "skip"] = Field("error", description="a clip with a fatal problem (missing files, no emotion): stop, or leave it out (each one logged)")
+    simulator: SimulatorCfg = Field(default_factory=SimulatorCfg)
     au_min_clips: int = Field(10, ge=0, description="AU detection (and AU-graph) classes: the AUs moving in MORE than this many clips (4DME: 10)")
     params: dict[str, Any] = Field(default_factory=dict, description="dataset-specific options passed to its loader")
 
@@ -52,7 +63,7 @@ class SamplingCfg(Section):
 
 
 class RenderCfg(Section):
-    """How mesh clips become images (used when dataset.params.modality is mesh)."""
+    """How mesh clips become images (used when dataset.modality is mesh)."""
 
     backend: Literal["auto", "open3d", "pytorch3d"] = "open3d"
     views: list[str] = Field(default_factory=lambda: ["left", "front", "right"], description="left, front, right")

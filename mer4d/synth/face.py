@@ -39,11 +39,6 @@ LANDMARK_NAMES: tuple[str, ...] = (
 )
 """Landmark order of :meth:`FaceModel.landmark_positions`; "left" is the subject's left (+X)."""
 
-LANDMARK_FILE = "landmarks.csv"
-"""Per-clip 2D landmark file in a clip's frame folder: written by the simulator, read by
-``mer4d.preprocess.face_landmarks`` (a simulator convention; 4DME ships none)."""
-LANDMARK_COLUMNS = ("frame", "name", "x", "y")
-"""Its columns: absolute frame number, landmark name, pixel column and row."""
 
 RESOLUTIONS: dict[str, tuple[int, int, tuple[int, int]]] = {
     "quick": (97, 107, (384, 512)),

@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 
 from mer4d.core.errors import DataError
+from mer4d.data.datasets.toy import TOY_CLASSES
 
-EMOTIONS: tuple[str, ...] = ("surprise", "happiness", "disgust", "fear", "sadness")
-"""Class names, in class-index order; a toy set with K classes uses the first K."""
+EMOTIONS: tuple[str, ...] = TOY_CLASSES
+"""Class names, in class-index order; a toy set with K classes uses the first K (declared by the toy spec)."""
 
 ACTION_UNITS: tuple[str, ...] = ("AU1+AU2", "AU12", "AU4", "AU7", "AU15")
 """The action unit each class imitates, parallel to :data:`EMOTIONS`."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mer4d.core.errors import TrackingError
-from mer4d.data.loading import load_corpus
+from mer4d.pipeline import load_corpus
 from mer4d.recipes.load import LoadedRecipe, flatten, recipe_to_yaml
 from mer4d.tracking.artifacts import log_results
 from mer4d.tracking.mlflow_tracker import MlflowTracker

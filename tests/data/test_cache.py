@@ -1,19 +1,22 @@
-"""Simulated datasets are generated once, atomically, into MER4D_CACHE."""
+"""The cache module: simulated datasets generated once, atomically; content-addressed array entries."""
 
+import logging
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import mer4d.synth.writers as writers
-from mer4d.data.cache import cache_dir, simulated_dataset
+from mer4d.data.cache import ArrayCache, cache_dir, cache_key
+from mer4d.pipeline import simulated_dataset
 
 
 def test_generated_once_then_reused(tmp_path, monkeypatch):
     monkeypatch.setenv("MER4D_CACHE", str(tmp_path))
     calls = []
 
-    def fake_writer(out, size, seed):
+    def fake_writer(out, size, seed, **options):
         calls.append(out)
         (out / "labels.txt").write_text(f"{size} {seed}")
 
@@ -27,7 +30,7 @@ def test_generated_once_then_reused(tmp_path, monkeypatch):
 def test_a_crash_while_writing_leaves_no_dataset_behind(tmp_path, monkeypatch):
     monkeypatch.setenv("MER4D_CACHE", str(tmp_path))
 
-    def broken_writer(out, size, seed):
+    def broken_writer(out, size, seed, **options):
         (out / "half.txt").write_text("partial")
         raise RuntimeError("power cut")
 
@@ -43,9 +46,36 @@ def test_data_synth_and_show_cli(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert (out / "4DME_Labelling_Micro_release v1.xlsx").exists()
-    again = subprocess.run([sys.executable, "-m", "mer4d", "data", "synth", "--out", str(out)], capture_output=True, text=True)
+    again = subprocess.run([sys.executable, "-m", "mer4d", "data", "synth", "--kind", "4dme", "--out", str(out)], capture_output=True, text=True)
     assert again.returncode == 2 and "is not empty" in again.stderr
     png = tmp_path / "sheet.png"
     show = subprocess.run([sys.executable, "-m", "mer4d", "data", "show", "--root", str(out), "--out", str(png)], capture_output=True, text=True)
     assert show.returncode == 0, show.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_array_cache_keys_follow_every_part_and_bad_entries_are_remade(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("MER4D_CACHE", str(tmp_path))
+    store = ArrayCache("things", version=1)
+    key = store.key(files=[["a.jpg", 10, 5]], crop=40)
+    assert key == store.key(crop=40, files=[["a.jpg", 10, 5]])  # order of parts does not matter
+    assert key != store.key(files=[["a.jpg", 11, 5]], crop=40) != ArrayCache("things", version=2).key(files=[["a.jpg", 10, 5]], crop=40)
+    assert key != cache_key("other", 1, files=[["a.jpg", 10, 5]], crop=40)
+    made = []
+
+    def make():
+        made.append(1)
+        return {"x": np.arange(6.0)}
+
+    np.testing.assert_array_equal(store.get_or_make(key, make)["x"], np.arange(6.0))
+    np.testing.assert_array_equal(store.get_or_make(key, make)["x"], np.arange(6.0))
+    assert len(made) == 1 and not list(store.folder.glob(".tmp-*"))
+    store.path(key).write_bytes(store.path(key).read_bytes()[:40])  # truncated, as after a full disk
+    with caplog.at_level(logging.WARNING):
+        np.testing.assert_array_equal(store.get_or_make(key, make)["x"], np.arange(6.0))
+    assert len(made) == 2 and "cannot be read" in caplog.text and key in caplog.text
+
+    def reject(arrays):
+        raise ValueError("wrong shape")
+
+    assert store.load(key, check=reject) is None and store.peek(key, ["x"])["x"].shape == (6,)

@@ -8,10 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mer4d.core.errors import DataError
-from mer4d.data.corpora import DATASETS
-from mer4d.data.corpora.toy import load_toy
+from mer4d.core.errors import DataError, RecipeError
 from mer4d.data.corpus import Corpus
+from mer4d.data.datasets import DATASETS
+from mer4d.pipeline import open_dataset
+
+
+def load_toy(root=None, *, seed=0, shuffle_labels=False, frames=8, size=32, **params) -> Corpus:
+    return open_dataset("toy", root, seed=seed, shuffle_labels=shuffle_labels, frames=frames, size=size, progress=False, **params)
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +30,8 @@ def shuffled() -> Corpus:
 
 def test_registered_under_toy():
     assert "toy" in DATASETS
-    assert DATASETS.get("toy") is load_toy
-    doc = (load_toy.__doc__ or "").strip().splitlines()[0]
-    assert doc, "the loader's first docstring line is what 'mer4d data list' shows"
+    spec = DATASETS.get("toy")
+    assert spec.scan is None and spec.title.startswith("Built-in toy"), "the title is what 'mer4d data list' shows"
 
 
 def test_corpus_fields(corpus):
@@ -56,7 +59,7 @@ def test_load_clip_out_of_range(corpus):
 
 
 def test_params_reach_the_generator():
-    small = DATASETS.get("toy")(None, seed=3, subjects=2, clips_per_class=2, num_classes=5, frames=6, size=24)
+    small = load_toy(seed=3, subjects=2, clips_per_class=2, num_classes=5, frames=6, size=24)
     assert len(small) == 20 and small.classes[-1] == "sadness"
     assert small.load_clip(0).shape == (1, 6, 24, 24)
     assert "2 subjects, 20 clips, 5 classes" in small.description
@@ -87,5 +90,7 @@ def test_root_is_refused():
 def test_bad_generator_argument_is_a_data_error():
     with pytest.raises(DataError, match="subjects"):
         load_toy(subjects=1)
-    with pytest.raises(DataError, match="shuffle_labels"):
+    with pytest.raises(RecipeError, match="shuffle_labels"):
         load_toy(shuffle_labels="yes")
+    with pytest.raises(RecipeError, match="unknown option 'subject'"):
+        load_toy(subject=3)

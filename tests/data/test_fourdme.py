@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mer4d.core.errors import DataError
-from mer4d.data.corpora.fourdme import load_fourdme, scan
+from mer4d.core.errors import DataError, RecipeError
+from mer4d.data.datasets.fourdme import scan
+from mer4d.pipeline import open_dataset
 
 ROWS = [  # sub_ID, fold_name, Onset, Apex, Offset, AUs, Emotion, fold
     ("S01", "S01_1st_001_01_1", 2490, 2496, 2504, "AU4(k)+L7", "Negative", 1),
@@ -65,9 +66,12 @@ def test_check_finds_planted_corruptions(tmp_path):
     table.loc[len(table)] = list(rows[4])
     with pd.ExcelWriter(root / "4DME_Labelling_Micro_release v1.xlsx") as writer:
         table.to_excel(writer, index=False)
-    index, problems = scan(root)
+    from mer4d.data.datasets.fourdme import SPEC
+    from mer4d.data.filecheck import check_dataset
+
+    index, problems = check_dataset(SPEC, root, {})
     found = {(p.clip, p.severity): p.message for p in problems}
-    assert "missing: [2500]" in found[("S01/S01_1st_001_01_1", "fatal")]
+    assert "missing: 2500" in found[("S01/S01_1st_001_01_1", "fatal")]
     assert "onset 30 > offset 20" in found[("S04/S04_x", "fatal")]
     assert "banana" in found[("S05/S05_y", "fatal")]
     assert "Joy" in found[("S06/S06_z", "fatal")]
@@ -75,13 +79,13 @@ def test_check_finds_planted_corruptions(tmp_path):
     out = subprocess.run([sys.executable, "-m", "mer4d", "data", "check", "--dataset", "4dme", "--root", str(root)], capture_output=True, text=True)
     assert out.returncode == 1 and "S05/S05_y" in out.stdout and "fatal" in out.stdout and "Traceback" not in out.stderr
     with pytest.raises(DataError, match=r"fatal problem\(s\)"):
-        load_fourdme(root)
+        open_dataset("4dme", root)
 
 
 def test_clean_fixture_loads_clips_and_check_exits_zero(tmp_path):
     rows = [r if r[3] != "/" else r[:3] + (55,) + r[4:] for r in ROWS]
     root = write_fixture(tmp_path, rows=rows)
-    corpus = load_fourdme(root, frames=6, size=16)
+    corpus = open_dataset("4dme", root, frames=6, size=16)
     clip = corpus.load_clip(0)
     assert clip.shape == (1, 6, 16, 16) and clip.dtype == np.float32 and 0 <= clip.min() <= clip.max() <= 1
     assert corpus.classes == ("Positive", "Negative", "Surprise", "Repression", "Others")
@@ -101,7 +105,7 @@ def test_clips_are_decoded_once_and_handed_out_as_copies(tmp_path, monkeypatch):
     real = readers.read_frames
     monkeypatch.setattr(readers, "read_frames", lambda *a, **k: calls.append(a) or real(*a, **k))
     rows = [r if r[3] != "/" else r[:3] + (55,) + r[4:] for r in ROWS]
-    corpus = load_fourdme(write_fixture(tmp_path, rows=rows), frames=4, size=8)
+    corpus = open_dataset("4dme", write_fixture(tmp_path, rows=rows), frames=4, size=8)
     first = corpus.load_clip(1)
     first[:] = -1.0
     second = corpus.load_clip(1)
@@ -112,7 +116,7 @@ def test_clips_are_decoded_once_and_handed_out_as_copies(tmp_path, monkeypatch):
 def test_shuffle_labels_permutes_labels_jointly_and_keeps_counts(tmp_path):
     rows = [r if r[3] != "/" else r[:3] + (55,) + r[4:] for r in ROWS]
     root = write_fixture(tmp_path, rows=rows)
-    plain, shuffled = load_fourdme(root, frames=4, size=8), load_fourdme(root, frames=4, size=8, shuffle_labels=True)
+    plain, shuffled = open_dataset("4dme", root, frames=4, size=8), open_dataset("4dme", root, frames=4, size=8, shuffle_labels=True)
     a, b = plain.index, shuffled.index
     assert sorted(a["emotion"]) == sorted(b["emotion"]) and list(a["clip_id"]) == list(b["clip_id"])
     assert list(a["emotion"]) != list(b["emotion"])  # seed 0 moves labels on this fixture
@@ -121,5 +125,5 @@ def test_shuffle_labels_permutes_labels_jointly_and_keeps_counts(tmp_path):
     assert {(e, tuple(es), tuple(au)) for e, es, au in zip(b["emotion"], b["emotions"], b["aus"], strict=True)} == pairs
     assert shuffled.fingerprint != plain.fingerprint and "SHUFFLED" in shuffled.description
     np.testing.assert_array_equal(plain.load_clip(2), shuffled.load_clip(2))  # clips untouched
-    with pytest.raises(DataError, match="shuffle_labels must be true or false"):
-        load_fourdme(root, shuffle_labels="yes")
+    with pytest.raises(RecipeError, match="shuffle_labels"):
+        open_dataset("4dme", root, shuffle_labels="yes")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import mer4d.preprocess.mesh_views as mesh_views
-from mer4d.data.corpora.fourdme import load_fourdme
+from mer4d.pipeline import open_dataset
 from mer4d.recipes import load_recipe
 from mer4d.synth.writers.fourdme import write_fourdme
 from mer4d.train.runner import build_folds
@@ -22,21 +22,21 @@ def test_mesh_clips_become_cached_dynamic_images(root, tmp_path, monkeypatch):
     calls = []
     real = mesh_views.view_frames
     monkeypatch.setattr(mesh_views, "view_frames", lambda *a, **k: calls.append(1) or real(*a, **k))
-    corpus = load_fourdme(root, modality="mesh", frames=4, render=RENDER, progress=False)
+    corpus = open_dataset("4dme", root, modality="mesh", frames=4, render=RENDER, progress=False)
     clip = corpus.load_clip(0)
     assert clip.shape == (3, 3, 32, 32) and clip.dtype == np.float32 and 0.0 <= clip.min() < clip.max() <= 1.0
-    assert len(calls) == 3 and len(list((tmp_path / "cache" / "dynamic").glob("*.npy"))) == 3
-    again = load_fourdme(root, modality="mesh", frames=4, render=RENDER, progress=False)
+    assert len(calls) == 3 and len(list((tmp_path / "cache" / "dynamic").glob("*.npz"))) == 3
+    again = open_dataset("4dme", root, modality="mesh", frames=4, render=RENDER, progress=False)
     assert len(calls) == 3  # second load: nothing rendered
     np.testing.assert_array_equal(again.load_clip(2), corpus.load_clip(2))
-    other = load_fourdme(root, modality="mesh", frames=4, render={**RENDER, "yaw_deg": 20.0}, progress=False)
+    other = open_dataset("4dme", root, modality="mesh", frames=4, render={**RENDER, "yaw_deg": 20.0}, progress=False)
     assert len(calls) == 6 and not np.array_equal(other.load_clip(0), clip)  # a setting change re-renders
     assert not list((tmp_path / "cache" / "dynamic").glob(".tmp-*"))
 
 
 def test_evm_copies_train_with_their_original_and_never_test(root, tmp_path, monkeypatch):
     monkeypatch.setenv("MER4D_CACHE", str(tmp_path / "cache"))
-    corpus = load_fourdme(root, modality="mesh", frames=4, render={**RENDER, "magnify": True}, progress=False)
+    corpus = open_dataset("4dme", root, modality="mesh", frames=4, render={**RENDER, "magnify": True}, progress=False)
     index = corpus.index
     assert len(index) == 6 and (index["augmented_from"] >= 0).sum() == 3
     assert index["clip_id"].iloc[3:].str.endswith("#evm").all()

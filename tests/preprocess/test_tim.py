@@ -60,7 +60,7 @@ def test_repeated_frames_and_clipping_and_errors():
 
 
 def test_tim_is_a_sampling_strategy():
-    from mer4d.data.sampling import sample_clip
+    from mer4d.preprocess.sampling import sample_clip
 
     clip = np.random.default_rng(3).random((7, 1, 6, 6)).astype(np.float32)
     numbers = np.arange(100, 107)

@@ -6,9 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from mer4d.data.corpora.fourdme import scan
+from mer4d.data.datasets.fourdme import scan
 from mer4d.data.readers import list_frames
-from mer4d.synth.face import LANDMARK_FILE, LANDMARK_NAMES
+from mer4d.data.readers.landmarks import LANDMARK_FILE
+from mer4d.synth.face import LANDMARK_NAMES
 from mer4d.synth.writers.fourdme import write_fourdme
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mer4d.data.corpora.fourdme import scan
+from mer4d.data.datasets.fourdme import scan
 from mer4d.data.readers import read_depth, read_mesh_seq
 from mer4d.labels.au_emotion import emotions_from_aus, parse_emotions
 from mer4d.synth.writers.fourdme import write_fourdme

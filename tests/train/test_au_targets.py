@@ -40,7 +40,7 @@ def test_a_fusion_model_told_the_wrong_label_kind_is_refused_before_training():
     from conftest import TOY_RECIPE
 
     from mer4d.core.errors import RecipeError
-    from mer4d.data.loading import load_corpus
+    from mer4d.pipeline import load_corpus
     from mer4d.recipes import load_recipe
     from mer4d.recipes.schema import ModelCfg
     from mer4d.train.runner import run_protocol
@@ -70,7 +70,7 @@ def test_mirroring_is_refused_for_multi_view_models():
     from conftest import TOY_RECIPE
 
     from mer4d.core.errors import RecipeError
-    from mer4d.data.loading import load_corpus
+    from mer4d.pipeline import load_corpus
     from mer4d.recipes import load_recipe
     from mer4d.recipes.schema import ModelCfg
     from mer4d.train.runner import run_protocol

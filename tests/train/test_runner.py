@@ -7,7 +7,7 @@ from conftest import TINY, TOY_RECIPE
 from sklearn.metrics import f1_score
 
 from mer4d.core.errors import DataError, ProtocolError, RecipeError
-from mer4d.data.loading import load_corpus
+from mer4d.pipeline import load_corpus
 from mer4d.recipes import load_recipe
 from mer4d.train.inner_split import inner_validation_split
 from mer4d.train.runner import run_protocol

@@ -7,7 +7,7 @@ shuffled labels 0.22-0.39. The thresholds leave a wide margin on both sides.
 import pytest
 from conftest import TOY_RECIPE
 
-from mer4d.data.loading import load_corpus
+from mer4d.pipeline import load_corpus
 from mer4d.recipes import load_recipe
 from mer4d.train.runner import run_protocol
 from mer4d.train.tracker import MemoryTracker
@@ -27,4 +27,4 @@ def test_toy_smoke_is_clearly_above_chance(seed):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_shuffled_labels_stay_near_chance(seed):
-    assert pooled_uf1(f"seed={seed}", "dataset.params.shuffle_labels=true") <= 0.5
+    assert pooled_uf1(f"seed={seed}", "dataset.shuffle_labels=true") <= 0.5

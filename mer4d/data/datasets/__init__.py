@@ -6,7 +6,11 @@ Adding a dataset = one module here (its scan + ``register(DatasetSpec(...))``) a
 
 from importlib import import_module
 
-_MODULES: tuple[str, ...] = ()
+from mer4d.data.spec import DATASETS
+
+_MODULES: tuple[str, ...] = ("toy", "fourdme")
 
 for _name in _MODULES:
     import_module(f"{__name__}.{_name}")
+
+__all__ = ["DATASETS"]

@@ -16,6 +16,7 @@ from mer4d.core.errors import DataError
 from mer4d.data.problems import Problem
 from mer4d.labels.au_emotion import parse_emotions
 from mer4d.labels.aus import parse_aus
+from mer4d.labels.facs import is_facs
 
 REQUIRED = ("sub_ID", "fold_name", "Onset", "Apex", "Offset", "AUs", "Emotion")
 
@@ -74,6 +75,10 @@ def parse_rows(table: pd.DataFrame, path: Path, kind: str) -> tuple[list[dict], 
         if unknown:
             problems.append(Problem("fatal", where, clip, f"unknown AU token(s) {unknown} in {cells['AUs']!r}"))
             continue
+        not_facs = [str(t) for t in tokens if not is_facs(t.number)]
+        if not_facs:  # a well-formed code FACS does not have (AU99): a typo to fix, not a label
+            problems.append(Problem("warning", where, clip, f"AU text {cells['AUs']!r}: {not_facs} not FACS action unit(s); left out of the clip's AUs"))
+            tokens = [t for t in tokens if is_facs(t.number)]
         try:
             emotions = parse_emotions(cells["Emotion"], source=where)
         except DataError as exc:

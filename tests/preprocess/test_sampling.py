@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mer4d.core.errors import DataError, RecipeError, ShapeError
-from mer4d.data.sampling import apex_window, interpolate_frames, onset_apex_pair, sample_clip, uniform_indices
+from mer4d.preprocess.sampling import apex_window, interpolate_frames, onset_apex_pair, sample_clip, uniform_indices
 
 
 def _naive_interpolate(frames: np.ndarray, n: int) -> np.ndarray:
