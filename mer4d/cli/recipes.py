@@ -28,9 +28,14 @@ def list_() -> None:
 @overrides_option
 @profile_option
 def show(recipe: str, overrides: tuple[str, ...], profile: str | None) -> None:
-    """Print RECIPE fully resolved (extends, profile and --set applied) as YAML."""
+    """Print RECIPE fully resolved (extends, profile and --set applied) as YAML; unknown models,
+    datasets and options fail here exactly as they would in ``mer4d run``."""
+    from mer4d.pipeline.source import check_dataset_cfg
     from mer4d.recipes.load import load_recipe, recipe_to_yaml
+    from mer4d.train.runner import check_recipe_fits
 
     loaded = load_recipe(recipe, overrides, profile)
+    check_dataset_cfg(loaded.recipe.dataset)
+    check_recipe_fits(loaded.recipe)
     click.echo(f"# {loaded.source} | profile: {loaded.profile}" + (f" ({loaded.profile_reason})" if loaded.profile_reason else ""))
     click.echo(recipe_to_yaml(loaded.recipe), nl=False)

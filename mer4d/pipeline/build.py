@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from mer4d.core.errors import DataError, RecipeError
-from mer4d.core.options import check_options
 from mer4d.data.corpus import Corpus
 from mer4d.data.filecheck import check_clip_files
 from mer4d.data.index import shuffle_labels as shuffled
@@ -123,10 +122,7 @@ def _generated(source: Source, recipe: Recipe) -> Corpus:
     from mer4d.pipeline.generated import GENERATORS
 
     cfg = recipe.dataset
-    make = GENERATORS[source.spec.name]
-    check_options(make, cfg.params, f"dataset.params (dataset '{source.spec.name}')", reserved=("seed", "frames", "size", "shuffle"))
-    source.spec.modality(cfg.modality)
-    source.spec.scheme(cfg.labels)
+    make = GENERATORS[source.spec.name]  # options, scheme and modality were checked by locate()
     if recipe.preprocess.face.enabled:
         raise RecipeError(f"preprocess.face.enabled: dataset '{source.spec.name}' has no face alignment; set preprocess.face.enabled: false")
     return make(seed=recipe.seed, frames=recipe.sampling.frames, size=recipe.preprocess.size, shuffle=cfg.shuffle_labels, **cfg.params)

@@ -49,22 +49,36 @@ class Source:
 
 def locate(cfg: DatasetCfg) -> Source:
     """The spec and root a recipe's ``dataset`` section names (the simulator's folder when no root)."""
+    check_dataset_cfg(cfg)
     spec = DATASETS.get(cfg.name)
-    for key, home in SHARED_KEYS.items():
-        if key in cfg.params:
-            raise RecipeError(f"dataset.params.{key}: set {home} instead (it is shared by every dataset)")
     if spec.scan is None:  # generated in code: no files at all
         if cfg.root is not None:
             raise DataError(f"{spec.name} dataset: it is generated in code and takes no root, got root={str(cfg.root)!r}. "
                             "Fix: remove dataset.root from the recipe (or the --set dataset.root=... override).")
         return Source(spec, None, f"built-in {spec.name} generator")
-    check_options(spec.scan, cfg.params, f"dataset.params (dataset '{spec.name}')", reserved=("root", "seed"))
     if cfg.root is not None:
         return Source(spec, Path(cfg.root), f"{spec.name} at {cfg.root}")
     if spec.writer is None:
         raise DataError(f"dataset {spec.name}: no simulator writes this layout, so dataset.root is required; point it at your copy")
     root = simulated_dataset(spec.writer, size=cfg.simulator.size, seed=cfg.simulator.seed, **writer_options(spec, cfg.params))
     return Source(spec, root, f"built-in {spec.name} simulator ({cfg.simulator.size}, seed {cfg.simulator.seed}) cached at {root}")
+
+
+def check_dataset_cfg(cfg: DatasetCfg) -> None:
+    """Cheap checks of a recipe's dataset section before anything is read: the dataset, its
+    options, label scheme and modality exist (each a did-you-mean error naming the key)."""
+    spec = DATASETS.get(cfg.name)
+    for key, home in SHARED_KEYS.items():
+        if key in cfg.params:
+            raise RecipeError(f"dataset.params.{key}: set {home} instead (it is shared by every dataset)")
+    if spec.scan is not None:
+        check_options(spec.scan, cfg.params, f"dataset.params (dataset '{spec.name}')", reserved=("root", "seed"))
+    else:
+        from mer4d.pipeline.generated import GENERATORS
+
+        check_options(GENERATORS[spec.name], cfg.params, f"dataset.params (dataset '{spec.name}')", reserved=("seed", "frames", "size", "shuffle"))
+    spec.scheme(cfg.labels)
+    spec.modality(cfg.modality)
 
 
 def writer_options(spec: DatasetSpec, params: dict) -> dict:

@@ -61,6 +61,8 @@ def _folds(index: pd.DataFrame, seed: int) -> tuple[pd.Series, str]:
     given = index["fold"]
     if given.notna().all() and given.nunique() >= 2 and (index.groupby("subject")["fold"].nunique() == 1).all():
         return given.astype(str), "label file"
+    if index["subject"].nunique() < 2:  # nothing to split; the pipeline says the dataset has one subject
+        return pd.Series([None] * len(index), index=index.index, dtype=object), "none (one subject)"
     folds = subject_kfold(index, k=min(5, index["subject"].nunique()), seed=seed, stratify="emotion")
     out = pd.Series(index=index.index, dtype=object)
     for fold in folds:
