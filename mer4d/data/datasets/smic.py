@@ -16,6 +16,11 @@ case, and a spelling other than the release's is a warning naming both):
   ``smic_apex.xlsx`` that circulates for SMIC-HS: ``data, subject, clip, label, onset_frame,
   apex_frame, offset_frame, *_path``, label 0/1/2 = negative/positive/surprise). Subject folders
   are unpadded (``s1``); the Index writes them so (``subject="s1"``, ``clip_id="s1/s1_ne_01"``).
+  The apex list was computed (not annotated) on SMIC-HS-E's ME spans: its numbers are taken to be
+  the clip release's file numbers too (both are absolute, datasets.md §0.2), which a real copy has
+  yet to confirm; an apex outside the clip's frames is a warning and the middle frame is used.
+  Known gaps of ``SMIC_all_cropped`` (no ``s18_sur_03``; frames missing in ``s3_po_08`` and three
+  other clips) show as an unused apex-list row and as missing frames in the file check.
 
 ``edition="smic-e"`` (SMIC-E, long clips for spotting)::
 
@@ -243,10 +248,10 @@ def _apex_from_list(entry: ApexRow, subject: int, emotion: str, onset: int, offs
     if entry.subject and entry.subject.removesuffix(".0").lstrip("sS0") != str(subject):
         problems.append(Problem("warning", entry.where, clip, f"apex-list subject {entry.subject!r} is not the clip's subject s{subject}; "
                                 "the folder's subject is kept"))
+    # onset <= offset (one sorted folder listing), so the triplet is never None: only the apex can be repaired
     triplet, found = frame_triplet(onset, entry.apex, offset, entry.where, clip)
-    assert triplet is not None  # onset <= offset: both come from one sorted folder listing
     problems += [replace(p, message=f"{p.message} (the clip folder holds frames {onset}..{offset})") for p in found]
-    return triplet[1], problems
+    return (triplet or (onset, (onset + offset) // 2, offset))[1], problems
 
 
 # --- edition "smic": labels from folders -------------------------------------------------------

@@ -158,8 +158,9 @@ def _me_rows(cell: dict[str, str], span: tuple[int, int], entry: ApexRow | None,
             continue
         clip = base if k == 1 else f"{base}#{k}"
         apex = cell[apex_col] or (entry.apex if entry is not None and k == 1 else "")
-        if not apex and _whole(onset) is not None and _whole(offset) is not None:
-            apex, middles = str((_whole(onset) + _whole(offset)) // 2), middles + 1
+        middle = not apex and _whole(onset) is not None and _whole(offset) is not None
+        if middle:  # one warning for the whole sheet, not one per ME
+            apex = str((_whole(onset) + _whole(offset)) // 2)
         triplet, found = frame_triplet(onset, apex, offset, where, clip)
         problems += found
         if triplet is None:
@@ -169,6 +170,7 @@ def _me_rows(cell: dict[str, str], span: tuple[int, int], entry: ApexRow | None,
                                     f"{span[0]}..{span[1]}); check {on_col}/{off_col}"))
             continue
         out.append((clip, triplet, where if k == 1 else f"{where} ME {k}"))
+        middles += middle
     return out, problems, middles
 
 
