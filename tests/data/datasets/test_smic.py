@@ -129,6 +129,15 @@ def test_nir_writer_is_gray_25_fps_without_an_apex_list(tmp_path):
         scan(root, camera="HS")
 
 
+def test_writer_is_deterministic_by_seed(tmp_path):
+    def files(root):
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    small = dict(subjects=2, clips_per_subject=1, progress=False)
+    first, again, other = (files(write_smic(tmp_path / name, seed=seed, **small)) for name, seed in (("a", 0), ("b", 0), ("c", 1)))
+    assert first == again and first != other
+
+
 def test_missing_subject_folder_leaves_its_apex_rows_unused(copy):
     shutil.rmtree(copy / "SMIC_all_cropped" / "HS" / "s3")
     index, problems = scan(copy)
