@@ -1,23 +1,27 @@
-"""Writers that lay simulated datasets out exactly like the real ones."""
+"""Writers that lay simulated datasets out exactly like the real ones.
+
+``WRITERS[kind](out, *, size="quick", seed=0, **options)`` writes the layout of dataset ``kind``
+into ``out``; each writer module is imported only when its kind is used.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 from pathlib import Path
 
-
-def _fourdme(out: Path, **kwargs) -> Path:
-    from mer4d.synth.writers.fourdme import write_fourdme
-
-    return write_fourdme(out, **kwargs)
+# kind -> module of mer4d.synth.writers holding write_<module>()
+_MODULES: dict[str, str] = {"4dme": "fourdme", "casme2": "casme2", "smic": "smic"}
 
 
-def _casme2(out: Path, **kwargs) -> Path:
-    from mer4d.synth.writers.casme2 import write_casme2
+def _lazy(module: str) -> Callable[..., Path]:
+    def write(out: Path, **kwargs) -> Path:
+        return getattr(import_module(f"{__name__}.{module}"), f"write_{module}")(out, **kwargs)
 
-    return write_casme2(out, **kwargs)
+    write.__name__ = f"write_{module}"
+    return write
 
 
 # Bump when the simulator's output changes, so cached datasets are regenerated.
 SIMULATOR_VERSION = 4  # 4: frames rendered by the rasteriser (float-rounding differences from the ray caster)
-WRITERS: dict[str, Callable[..., Path]] = {"4dme": _fourdme, "casme2": _casme2}
+WRITERS: dict[str, Callable[..., Path]] = {kind: _lazy(module) for kind, module in _MODULES.items()}
