@@ -10,7 +10,7 @@ As the real release (datasets.md §5)::
 
 Clips are filmed at 30 fps with :class:`~mer4d.synth.writers.clips2d.FaceFilmer`; a video folder
 holds the frames of its MEs only (the release ships whole stimulus videos from ``1.jpg``), and a
-subject's MEs share video folders as the release's do (191 of its 457 videos hold several MEs), laid
+subject's MEs share video folders as the release's do (191 of its 463 videos hold several MEs), laid
 one after another in time. The Part A sheet is written as the v2 file is: every cell text (numbers
 too), AUs ``+``-joined without the ``AU`` prefix (``"4+R10"``), ``Objective class`` as a roman
 numeral (looked up from the clip's AUs in a small table after Davison et al. 2018, an
