@@ -152,7 +152,8 @@ def _descend(root: Path, relative: str) -> Path | None:
 
 def _version(path: Path, part: str) -> tuple[int, str]:
     match = _LABEL_NAME[part].match(path.name)
-    assert match is not None
+    if match is None:  # only names that matched are passed in
+        raise ValueError(f"{path.name} is not a Part {part} label file name")
     return int(match.group("version") or 1), match.group("date") or ""
 
 
@@ -189,10 +190,9 @@ def _newest_first(date: str) -> str:
 
 def read_sheet(path: Path, part: str) -> pd.DataFrame:
     """The label rows of ``path``: the part's sheet (``label``/``mockCrimeME``) when present, else the first sheet holding the header."""
-    if path.suffix.lower() == ".csv":
-        return read_table(path, REQUIRED[part])
     try:
-        names = pd.ExcelFile(path).sheet_names
+        with pd.ExcelFile(path) as book:
+            names = book.sheet_names
     except Exception as exc:  # zipfile.BadZipFile, xlrd errors: a corrupt or mis-named file
         raise DataError(f"{path}: not a readable spreadsheet ({type(exc).__name__}: {exc}); re-copy the file from the release") from None
     ordered = sorted(names, key=lambda n: str(n).lower() != SHEETS[part].lower())
