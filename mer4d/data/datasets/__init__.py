@@ -6,7 +6,7 @@ Adding a dataset = one module here (its scan + ``register(DatasetSpec(...))``) a
 
 from importlib import import_module
 
-_MODULES: tuple[str, ...] = ()
+_MODULES: tuple[str, ...] = ("mmew",)
 
 for _name in _MODULES:
     import_module(f"{__name__}.{_name}")
