@@ -42,9 +42,14 @@ VERSION_RANK = {"_v2": 3, "_new": 2, "": 1}
 _PERSON = re.compile(r"^\s*S?0*(\d+)\s*-", re.IGNORECASE)
 
 
+def _subdirs(folder: Path) -> list[Path]:
+    """Sub-folders, without hidden ones (``.AppleDouble``, ``.ipynb_checkpoints``)."""
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
 def label_files(root: Path) -> list[Path]:
     """Candidate label files in ``root`` and its immediate sub-folders, best first."""
-    folders = [root] + sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    folders = [root, *_subdirs(root)]
     found = [
         p for folder in folders for p in sorted(folder.iterdir())
         if p.is_file() and p.name.lower().startswith(LABEL_STEM) and p.suffix.lower() in LABEL_SUFFIXES
@@ -92,23 +97,23 @@ def micro_dir(root: Path, label_path: Path) -> Path | None:
         hit = _child_dir(folder, MICRO_DIR)
         if hit is not None:
             return hit
-    hits = [h for p in sorted(root.iterdir()) if p.is_dir() and (h := _child_dir(p, MICRO_DIR)) is not None]
+    hits = [h for p in _subdirs(root) if (h := _child_dir(p, MICRO_DIR)) is not None]
     if len(hits) > 1:
         raise DataError(f"MMEW at {root}: several {MICRO_DIR} folders {[str(h) for h in hits]}; point dataset.root at the one to use")
     return hits[0] if hits else None
 
 
 def _child_dir(folder: Path, name: str) -> Path | None:
-    return next((p for p in sorted(folder.iterdir()) if p.is_dir() and p.name.lower() == name.lower()), None)
+    return next((p for p in _subdirs(folder) if p.name.lower() == name.lower()), None)
 
 
 def clip_folders(micro: Path) -> dict[str, list[ClipFolder]]:
     """Clip folders by lower-cased name: ``{emotion}/{Filename}`` folders and flat ``{Filename}`` ones."""
     found: dict[str, list[ClipFolder]] = {}
-    for child in sorted(p for p in micro.iterdir() if p.is_dir()):
+    for child in _subdirs(micro):
         emotion = child.name.strip().lower()
         if emotion in EMOTIONS:
-            for clip in sorted(p for p in child.iterdir() if p.is_dir()):
+            for clip in _subdirs(child):
                 found.setdefault(clip.name.lower(), []).append(ClipFolder(clip, emotion))
         else:
             found.setdefault(child.name.lower(), []).append(ClipFolder(child, None))
@@ -201,7 +206,7 @@ def scan(root: Path, label_file: str | None = None) -> tuple[pd.DataFrame, list[
         problems += found
         if folder is not None:
             used.add(folder.path)
-            rows.append({**row, "frames_dir": str(folder.path.resolve())})
+            rows.append({**row, "frames_dir": str(folder.path.absolute())})
     problems += _layout_notes(folders, used, micro)
     if not rows:
         fatal = [p.message for p in problems if p.severity == "fatal"]
