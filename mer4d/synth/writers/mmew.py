@@ -55,6 +55,7 @@ SIZES = {
     "quick": SizeSpec(4, {"happiness": 3, "surprise": 3, "anger": 1, "disgust": 3, "fear": 1, "sadness": 1, "others": 2}, 48, "quick"),
     "published": SizeSpec(36, PUBLISHED_COUNTS, 231, "full"),  # 231 px: the face crops of one circulating copy (datasets.md §8)
 }
+SIZES["full"] = SIZES["published"]  # the name `mer4d data synth --size` offers for every writer
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,10 @@ class PlannedClip:
 
 
 def size_spec(size: str, **overrides) -> SizeSpec:
-    """The :data:`SIZES` entry ``size`` with ``overrides`` (``subjects``, ``counts``, ``size_px``, ``face``)."""
+    """The :data:`SIZES` entry ``size`` with ``overrides`` (``subjects``, ``counts``, ``size_px``, ``face``; None keeps the size's)."""
     if size not in SIZES:
         raise DataError(f"unknown simulator size '{size}'; expected one of {sorted(SIZES)}")
+    overrides = {k: v for k, v in overrides.items() if v is not None}  # None = the size's own value (CLI defaults)
     names = {f.name for f in fields(SizeSpec)}
     unknown = sorted(set(overrides) - names)
     if unknown:

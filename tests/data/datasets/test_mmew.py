@@ -225,7 +225,9 @@ def test_sheet_cells_follow_the_release_notation(quick):
 
 
 def test_writer_is_deterministic_and_checks_its_options(tmp_path):
-    from mer4d.synth.writers.mmew import au_cell, write_mmew
+    from mer4d.synth.writers.mmew import SIZES, au_cell, size_spec, write_mmew
+
+    assert size_spec("full", subjects=None) == SIZES["published"] and size_spec("quick", subjects=3).subjects == 3
 
     small = dict(subjects=2, counts={"happiness": 1, "others": 1}, size_px=24, progress=False)
     a, b = write_mmew(tmp_path / "a", seed=5, **small), write_mmew(tmp_path / "b", seed=5, **small)
