@@ -7,12 +7,16 @@ Adding a dataset = one module here (its scan + ``register(DatasetSpec(...))``) a
 from importlib import import_module
 
 <<<<<<< HEAD
+<<<<<<< HEAD
 from mer4d.data.spec import DATASETS
 
 _MODULES: tuple[str, ...] = ("toy", "fourdme", "casme2", "smic")
 =======
 _MODULES: tuple[str, ...] = ("casme3",)
 >>>>>>> h/casme3
+=======
+_MODULES: tuple[str, ...] = ("mmew",)
+>>>>>>> h/mmew
 
 for _name in _MODULES:
     import_module(f"{__name__}.{_name}")
