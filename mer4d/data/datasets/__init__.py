@@ -8,7 +8,7 @@ from importlib import import_module
 
 from mer4d.data.spec import DATASETS
 
-_MODULES: tuple[str, ...] = ("toy", "fourdme")
+_MODULES: tuple[str, ...] = ("toy", "fourdme", "samm")
 
 for _name in _MODULES:
     import_module(f"{__name__}.{_name}")
