@@ -12,6 +12,12 @@ def _fourdme(out: Path, **kwargs) -> Path:
     return write_fourdme(out, **kwargs)
 
 
+def _samm(out: Path, **kwargs) -> Path:
+    from mer4d.synth.writers.samm import write_samm
+
+    return write_samm(out, **kwargs)
+
+
 # Bump when the simulator's output changes, so cached datasets are regenerated.
 SIMULATOR_VERSION = 4  # 4: frames rendered by the rasteriser (float-rounding differences from the ray caster)
-WRITERS: dict[str, Callable[..., Path]] = {"4dme": _fourdme}
+WRITERS: dict[str, Callable[..., Path]] = {"4dme": _fourdme, "samm": _samm}
