@@ -109,34 +109,52 @@ def label_version(name: str) -> tuple[int, str] | None:
 
 
 def find_label_file(root: Path, chosen: str | None = None) -> tuple[Path, list[Problem]]:
-    """The label spreadsheet to read and warnings naming the versions passed over."""
-    found = sorted((p for p in root.iterdir() if p.is_file() and not p.name.startswith(".") and label_version(p.name)),
-                   key=lambda p: (label_version(p.name), p.name), reverse=True)
+    """The label spreadsheet to read and warnings naming the versions passed over.
+
+    Looked for in ``root``, then in its ``SAMM/`` and ``SAMM_CROP/`` folders (a copy may keep the
+    sheet beside the subject folders); ``chosen`` is a file name or a path relative to ``root``.
+    """
+    folders = [root, *(d for name in FRAME_TREES.values() if (d := _child_dir(root, name)) is not None)]
+    found = sorted((p for folder in folders for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and label_version(p.name)),
+                   key=lambda p: (label_version(p.name), p.parent == root, p.name), reverse=True)
     if chosen is not None:
         path = root / chosen
         if not path.is_file():
-            raise DataError(f"{NAME}: dataset.params.label_file {chosen!r} is not a file in {root}; found {[p.name for p in found]}")
-        found = [path] + [p for p in found if p.name != path.name]
+            raise DataError(f"{NAME}: dataset.params.label_file {chosen!r} is not a file in {root}; found {[_shown(p, root) for p in found]}")
+        found = [path] + [p for p in found if p.resolve() != path.resolve()]
     if not found:
-        sheets = sorted(p.name for p in root.iterdir() if p.suffix.lower() in (".xlsx", ".xls", ".csv"))
+        sheets = sorted(p.name for folder in folders for p in folder.iterdir() if p.suffix.lower() in (".xlsx", ".xls", ".csv"))
         spotting = [s for s in sheets if "longvideo" in s.lower()]
         hint = (f"; {spotting[0]} is the spotting annotation of the long videos, not of the micro-expression clips" if spotting
                 else f"; found {sheets}" if sheets else "; it holds no spreadsheet")
-        raise DataError(f"{NAME}: no SAMM label file {LABEL_FILE} (or another SAMM_*Micro_FACS_Codes*.xlsx version) in {root}{hint}")
+        raise DataError(f"{NAME}: no SAMM label file {LABEL_FILE} (or another SAMM_*Micro_FACS_Codes*.xlsx version) in "
+                        f"{' or '.join(str(f) for f in folders)}{hint}")
     path, problems = found[0], []
     for other in found[1:]:
         why = "chosen by dataset.params.label_file" if chosen is not None else "the newest version (datasets.md §0.6)"
-        problems.append(Problem("warning", other.name, "", f"several SAMM label files: using {path.name} ({why}), ignoring {other.name}; "
-                                "set dataset.params.label_file to read another"))
+        problems.append(Problem("warning", _shown(other, root), "", f"several SAMM label files: using {_shown(path, root)} ({why}), "
+                                f"ignoring {_shown(other, root)}; set dataset.params.label_file to read another"))
     return path, problems
+
+
+def _shown(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def _child_dir(folder: Path, name: str) -> Path | None:
+    """``folder/name`` as a folder, the name matched without regard to case."""
+    for entry in sorted(folder.iterdir()):
+        if entry.is_dir() and entry.name.lower() == name.lower():
+            return entry
+    return None
 
 
 def find_frame_tree(root: Path, frames: str) -> Path:
     """The folder whose subfolders are the subjects (``006``...), for ``frames`` raw or cropped."""
     name = FRAME_TREES[frames]
-    for entry in sorted(root.iterdir()):
-        if entry.is_dir() and entry.name.lower() == name.lower():
-            return entry
+    tree = _child_dir(root, name)
+    if tree is not None:
+        return tree
     if frames == "raw" and any(e.is_dir() and e.name.isdigit() for e in root.iterdir()):
         return root
     others = [n for kind, n in FRAME_TREES.items() if kind != frames and (root / n).is_dir()]
@@ -148,7 +166,8 @@ def _sheet_of(path: Path) -> tuple[str | None, list[Problem]]:
     if path.suffix.lower() == ".csv":
         return None, []
     try:
-        names = pd.ExcelFile(path).sheet_names
+        with pd.ExcelFile(path) as book:
+            names = book.sheet_names
     except Exception:  # a corrupt or mis-named file: read_table raises the worded error
         return None, []
     for name in names:

@@ -212,6 +212,15 @@ def test_several_versions_use_the_newest_and_name_the_others(fixture_root):
         scan(fixture_root, label_file="nope.xlsx")
 
 
+def test_a_label_file_beside_the_subject_folders(fixture_root):
+    (fixture_root / LABEL_FILE).rename(fixture_root / "SAMM" / LABEL_FILE)
+    index, problems = scan(fixture_root)
+    assert len(index) == len(FIXTURE_AUS) and problems[0].where.startswith(LABEL_FILE)
+    shutil.copy(fixture_root / "SAMM" / LABEL_FILE, fixture_root / LABEL_FILE)
+    _, problems = scan(fixture_root)  # the same version in the root wins, the other is named with its folder
+    assert hits(problems, "warning", f"using {LABEL_FILE} ")[0].where == f"SAMM/{LABEL_FILE}"
+
+
 def test_no_label_file_names_what_was_looked_for(tmp_path):
     (tmp_path / "SAMM" / "006").mkdir(parents=True)
     with pytest.raises(DataError, match=r"no SAMM label file SAMM_Micro_FACS_Codes_v2\.xlsx .* holds no spreadsheet"):
