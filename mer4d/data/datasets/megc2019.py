@@ -36,6 +36,7 @@ NAME = "megc2019"
 CLASSES = ("negative", "positive", "surprise")
 GT_FILE = "combined_3class_gt.csv"
 TITLES = {"casme2": "CASME II", "samm": "SAMM", "smic": "SMIC-HS"}
+_UNPADDED = re.compile(r"^s0*(?=\d)")
 SOURCE_OPTIONS = {"casme2": {}, "samm": {}, "smic": {"camera": "HS"}}
 
 
@@ -68,7 +69,7 @@ def source_clip_id(db: str, subject: str, clip: str) -> str:
     if db == "casme2":
         return f"{subject}/{clip}"
     if db == "smic":  # s01 / s01_ne_01 -> s1 / s1_ne_01
-        return f"{re.sub(r'^s0*(?=\d)', 's', subject)}/{re.sub(r'^s0*(?=\d)', 's', clip)}"
+        return f"{_UNPADDED.sub('s', subject)}/{_UNPADDED.sub('s', clip)}"
     return f"{int(subject):03d}/{clip}" if subject.isdigit() else f"{subject}/{clip}"  # samm: 6 -> 006
 
 
