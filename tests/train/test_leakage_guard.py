@@ -183,8 +183,11 @@ class FoldRecord:
     cooccurrence: list[np.ndarray] = field(default_factory=list)
     classic_fits: list[tuple] = field(default_factory=list)
     classic_scores: list[np.ndarray] = field(default_factory=list)
-    order: list[str] = field(default_factory=list)  # classic_fit / classic_score, in call order
+    order: list[str] = field(default_factory=list)  # the fitting and scoring events, in call order
     outcome: object = None
+
+
+_FIELDS = {"epoch": "epochs", "loss": "loss_targets", "cooccurrence": "cooccurrence", "classic_fit": "classic_fits", "classic_score": "classic_scores"}
 
 
 def _fold_record(window: list[tuple]) -> FoldRecord:
@@ -193,35 +196,25 @@ def _fold_record(window: list[tuple]) -> FoldRecord:
     last_epoch = max((i for i, e in enumerate(body) if e[0] == "epoch"), default=-1)
     pending: list[int] = []
     predicting = False
-    for i, event in enumerate(body):
-        kind = event[0]
+    for i, (kind, *payload) in enumerate(body):
         if kind == "load":
-            pending.append(event[1])
+            pending.append(payload[0])
         elif kind == "forward":
-            stage = "train" if event[1] else "val" if i < last_epoch else "test"
+            stage = "train" if payload[0] else "val" if i < last_epoch else "test"
             getattr(record, stage).extend(pending)
             pending = []
             if stage == "test":
                 predicting = True
-                record.test_weights.add(event[2])
+                record.test_weights.add(payload[1])
             elif predicting:
                 record.after_test.append(f"a {stage} forward")
-        elif kind == "epoch":
-            record.epochs.append(event[2])
-        elif kind == "loss":
-            record.loss_targets.append(event[1])
-        elif kind == "cooccurrence":
-            record.cooccurrence.append(event[1])
-        elif kind == "classic_fit":
-            record.classic_fits.append(event[1:])
-            record.order.append(kind)
-        elif kind == "classic_score":
-            record.classic_scores.append(event[1])
-            record.order.append(kind)
         elif kind == "finish":
-            record.outcome = event[1]
-        if predicting and kind in ("epoch", "loss", "cooccurrence"):
-            record.after_test.append(kind)
+            record.outcome = payload[0]
+        else:
+            getattr(record, _FIELDS[kind]).append(tuple(payload) if kind == "classic_fit" else payload[-1])
+            record.order.append(kind)
+            if predicting and kind in ("epoch", "loss", "cooccurrence"):
+                record.after_test.append(kind)
     record.unconsumed = pending
     return record
 
@@ -481,7 +474,7 @@ def test_classic_model_is_fitted_on_training_rows_only(kind):
     assert all(not r.epochs and not r.train and not r.test for r in result.records), "a classic model ran epochs or forwards"
     for fold, record in result.pairs():
         where = f"fold {fold.name}"
-        assert record.order == ["classic_fit", "classic_score"], f"{where}: expected one fit, then one scoring; got {record.order}"
+        assert record.order == ["classic_fit", "classic_score"], f"{where}: expected one fit, then one scoring, and nothing else; got {record.order}"
         rows, targets, model = record.classic_fits[0]
         fitted_on = [row_of.get(np.asarray(r, dtype=features.dtype).tobytes(), -1) for r in rows]
         assert fitted_on == fold.train.tolist(), (f"{where}: the model was fitted on rows that are not the training clips' features: "
@@ -495,6 +488,27 @@ def test_classic_model_is_fitted_on_training_rows_only(kind):
             np.testing.assert_allclose(scaler.var_, training.var(axis=0), rtol=1e-6, atol=1e-9, err_msg=f"{where}: scaler variance")
         scored = [row_of.get(np.asarray(r, dtype=features.dtype).tobytes(), -1) for r in record.classic_scores[0]]
         assert Counter(scored) == Counter(fold.test.tolist()), f"{where}: scoring saw other rows than each test clip once"
+
+
+# The runs the counterfactual twins compare (the tiny3d one is also the resampling run below).
+TWINS = {
+    "tiny3d": lambda: recipe(val=0.5, class_weight="balanced", resample="uniform", epochs=3),
+    "au_graph": lambda: recipe("au_graph", val=0.5, epochs=1, batch_size=8),
+    "lbptop_svm": lambda: recipe("lbptop_svm", params={"standardize": True, "class_weight": "balanced"}),
+}
+
+
+def test_uniform_resampling_draws_training_clips_only():
+    """The resampled epochs draw (with repeats) from the inner training clips only, as many draws per
+    epoch as there are such clips; how evenly they spread is tests/train/test_resample.py's business."""
+    result = cached_run(TWINS["tiny3d"](), hand_made())
+    keys = subject_keys(result.corpus.index)
+    for fold, record in result.pairs():
+        inner = set(fold.train.tolist()) - set(record.val)
+        assert record.val and set(record.train) <= inner, f"fold {fold.name}: resampling drew {ids(result.corpus, set(record.train) - inner)} from outside the inner training clips"
+        assert not set(keys[record.train]) & set(keys[fold.test]), f"fold {fold.name}: resampling drew clips of a test subject"
+        assert len(record.train) == len(record.epochs) * len(inner), f"fold {fold.name}: {len(record.train)} draws in {len(record.epochs)} epochs of {len(inner)} clips"
+        assert Counter(record.test) == Counter(fold.test.tolist()), f"fold {fold.name}: prediction did not see each test clip once"
 
 
 # --------------------------------------------------------------------------- counterfactual twins
@@ -511,13 +525,6 @@ def training_trace(record: FoldRecord) -> dict[str, object]:
         "loss targets": [t.tolist() for t in record.loss_targets], "AU graph table": [t.tolist() for t in record.cooccurrence],
         "final weights": sorted(record.test_weights), "classic fit": classic,
     }
-
-
-TWINS = {
-    "tiny3d": lambda: recipe(val=0.5, class_weight="balanced", resample="uniform", epochs=3),
-    "au_graph": lambda: recipe("au_graph", val=0.5, epochs=1, batch_size=8),
-    "lbptop_svm": lambda: recipe("lbptop_svm", params={"standardize": True, "class_weight": "balanced"}),
-}
 
 
 @pytest.mark.parametrize("model", list(TWINS))
