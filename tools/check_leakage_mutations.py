@@ -178,15 +178,18 @@ def run_guard(copy: Path, first_only: bool = True) -> Outcome:
     command = [sys.executable, "-m", "pytest", "-q", *(["-x"] if first_only else []), "-p", "no:cacheprovider", "-rfE", str(copy / GUARD)]
     start = time.perf_counter()
     done = subprocess.run(command, cwd=copy, env=copy_env(copy), capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    output = done.stdout + done.stderr
-    if done.returncode == 0:
+    return parse_outcome(done.returncode, done.stdout + done.stderr, time.perf_counter() - start)
+
+
+def parse_outcome(returncode: int, output: str, seconds: float) -> Outcome:
+    """Read pytest's ``-q -rfE`` output: which tests failed, and how the first one failed."""
+    if returncode == 0:
         return Outcome(True, None, (), "", seconds, output)
     failures = tuple(m.group(2) for m in _SUMMARY.finditer(output))
     # the first failure's section: from the start up to the second failure's header (or the summary)
     first = re.split(r"^_{3,} test_", output.split("short test summary info")[0], flags=re.MULTILINE)
     crashes = _CRASH.findall("".join(first[:2]))
-    reason = f"{crashes[-1][1]} at {crashes[-1][0]}" if crashes else f"pytest exit status {done.returncode}"
+    reason = f"{crashes[-1][1]} at {crashes[-1][0]}" if crashes else f"pytest exit status {returncode}"
     return Outcome(False, failures[0] if failures else None, failures, reason, seconds, output)
 
 
