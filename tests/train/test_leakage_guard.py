@@ -81,7 +81,10 @@ def hand_made(subjects=SUBJECTS, seed: int = 0, copies_of: tuple[int, ...] = ())
 
 
 def with_new_test_clips(corpus: Corpus, test: np.ndarray, seed: int = 99) -> Corpus:
-    """``corpus`` with other pixels and other labels (emotion, emotions, AUs) on the ``test`` rows."""
+    """``corpus`` with other pixels and other labels (emotion, emotions, AUs) on the ``test`` rows.
+
+    Every AU still occurs elsewhere in the corpus, so the AU vocabulary, which is decided once for the
+    whole dataset (docs/evaluation.md), stays the same; what changes is only the test rows' content."""
     index = corpus.index.copy()
     swap = {"neg": "sur", "pos": "neg", "sur": "sur"}  # changes the class counts of the test rows
     for position in test:
