@@ -1,7 +1,7 @@
 """One experiment: a recipe's protocol inside a tracked run, new or resumed (what ``mer4d run`` does).
 
 The tracker is passed in (:class:`~mer4d.train.tracker.Tracker`; ``mer4d run`` passes
-``mer4d.tracking.MlflowTracker``), so this module knows what to record and when, not where.
+``mer4d.tracking.mlflow_tracker.MlflowTracker``), so this module knows what to record and when, not where.
 
 Failure handling: any exception marks the run (and the fold in progress) FAILED with the error
 and its traceback; Ctrl-C marks them KILLED. A SIGKILL cannot be caught, so the run stays

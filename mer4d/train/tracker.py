@@ -2,7 +2,7 @@
 
 A :class:`Tracker` holds one run: :func:`mer4d.train.experiment.run_experiment` opens it (new or
 resumed), records the data, the pooled results and how the run ended; the protocol runner
-records the folds inside it. ``mer4d.tracking.MlflowTracker`` implements it against MLflow (a
+records the folds inside it. ``mer4d.tracking.mlflow_tracker.MlflowTracker`` implements it against MLflow (a
 parent run, one nested run per fold); :class:`MemoryTracker` keeps everything in memory
 (library use, tests).
 """
