@@ -10,20 +10,29 @@ def models() -> None:
     """Registered models."""
 
 
+def capabilities(info) -> str:
+    """One line of what a model's registered ``ModelInfo`` declares."""
+    parts = [f"{info.kind} model", f"input {info.input}"]
+    if info.input.sized_by:
+        parts[-1] += " with " + ", ".join(f"{dim} = {option}" for dim, option in info.input.sized_by.items())
+    if info.learns_aus:
+        parts.append("learns AUs (num_aus: from the data's AU classes)")
+    if info.kind == "torch":
+        parts.append(f"training loss: {info.training_loss}")
+    if info.multilabel_option:
+        parts.append(f"model.params.{info.multilabel_option} must match the task (single- or multi-label)")
+    return "; ".join(parts)
+
+
 @models.command("list")
 def list_() -> None:
-    """Every registered model with its options and one-line description."""
-    import inspect
-
+    """Every registered model with its options, capabilities and one-line description."""
     from mer4d.models import MODELS
 
     for name in MODELS.names():
-        factory = MODELS.get(name)
-        parameters = inspect.signature(factory).parameters.values()
-        options = [f"{p.name}={p.default!r}" for p in parameters if p.default is not inspect.Parameter.empty and p.name != "num_aus"]
-        if "num_aus" in inspect.signature(factory).parameters:
-            options.append("(num_aus: from the data's AU classes)")
-        doc = (inspect.getdoc(factory) or "").splitlines()[0] if inspect.getdoc(factory) else ""
-        click.echo(f"{name:16s} {doc}")
+        entry = MODELS.get(name)
+        click.echo(f"{name:16s} {entry.summary}")
+        options = ", ".join(f"{k}={v!r}" for k, v in entry.options().items())
         if options:
-            click.echo(f"{'':16s} options: {', '.join(options)}")
+            click.echo(f"{'':16s} options: {options}")
+        click.echo(f"{'':16s} {capabilities(entry.info)}")

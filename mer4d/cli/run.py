@@ -26,10 +26,12 @@ def run(recipe: str, overrides: tuple[str, ...], profile: str | None, resume: st
 
     loaded = load_recipe(recipe, overrides, profile)
     click.echo(loaded.banner(), err=True)
-    from mer4d.tracking.session import run_tracked
+    from mer4d.tracking.mlflow_tracker import MlflowTracker
     from mer4d.tracking.summary import summary_lines
+    from mer4d.train.experiment import run_experiment
 
+    tracker = MlflowTracker.for_recipe(loaded.recipe)
     with logging_redirect_tqdm():
-        tracked = run_tracked(loaded, resume=resume, progress=progress)
-    for line in summary_lines(tracked):
+        tracked = run_experiment(loaded, tracker, resume=resume, progress=progress)
+    for line in summary_lines(tracked, tracker.uri):
         click.echo(line)

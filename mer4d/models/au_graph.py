@@ -25,27 +25,27 @@ row-normalised form under that transpose would spread p by the senders' degrees 
 zero column, e.g. a never-present AU, stays 0). An AU absent from the fold (N_i = 0) has row and
 column 0 and keeps its self-loop: Â_ii = 1, it passes its own feature only.
 
-**Joint loss** (:meth:`AUGraph.joint_loss`, source unverified, §7): alpha_e * BCE(AU logits, AU
-targets) + (1.1 - alpha_e) * loss_fn(emotion logits, targets), alpha_e = alpha / 10^((epoch-1) //
-alpha_step): AU-driven first, emotion-driven later. The training engine calls it when the model
-says ``uses_au_targets``.
+**Joint loss** (registered as ``training_loss="au_joint"``, :mod:`mer4d.losses.au_joint`; source
+unverified, §7): alpha_e * BCE(AU logits, AU targets) + (1.1 - alpha_e) * loss_fn(emotion logits,
+targets), alpha_e = alpha / 10^((epoch-1) // alpha_step): AU-driven first, emotion-driven later.
+The model holds ``alpha`` and ``alpha_step`` and gives the AU logits with
+``forward(x, return_au_logits=True)``; the loss itself lives in the losses package.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from mer4d.core.errors import DataError, RecipeError, ShapeError
+from mer4d.core.errors import DataError, RecipeError
 from mer4d.core.shapes import check_shape
-from mer4d.models.clip_input import check_int
-from mer4d.models.registry import MODELS
+from mer4d.models.clip_input import CLIPS, check_int
+from mer4d.models.registry import ModelInfo, register_model
 from mer4d.models.res3d import init_small_head
 from mer4d.models.sca import Res3DSCA
 
@@ -115,14 +115,13 @@ class AUGraph(nn.Module):
         gcn_layers: GCN layers (1, the default, or 2; more are allowed).
         gcn_hidden: width of the AU embeddings and of every GCN layer.
         tau, p: ML-GCN binarisation threshold and re-weighting (see :func:`cooccurrence_adjacency`).
-        alpha, alpha_step: joint-loss AU weight at epoch 1 and its divide-by-10 period in epochs.
+        alpha, alpha_step: joint-loss AU weight at epoch 1 and its divide-by-10 period in epochs
+            (read by :mod:`mer4d.losses.au_joint`).
 
     Shapes:
         input (B, C, T, H, W); AU logits (B, K_au); node features (B, K_au, gcn_hidden);
         features (B, K_au * gcn_hidden); logits (B, K); ``adjacency`` buffer (K_au, K_au).
     """
-
-    uses_au_targets = True
 
     def __init__(
         self,
@@ -162,7 +161,6 @@ class AUGraph(nn.Module):
         self.num_features = num_aus * gcn_hidden
         self.classifier = nn.Linear(self.num_features, num_classes)
         init_small_head(self.classifier)
-        self._train_au_logits: torch.Tensor | None = None
 
     def set_au_cooccurrence(self, au_targets: np.ndarray) -> None:
         """Build the adjacency from the TRAINING fold's AU table (N, K_au) multi-hot (never the test fold).
@@ -197,42 +195,11 @@ class AUGraph(nn.Module):
         """Flattened AU-node features (B, num_features) of clips (B, C, T, H, W)."""
         return self.node_features(self.au_logits(x)).flatten(1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Emotion logits (B, K); in training, the AU logits are kept for :meth:`joint_loss`."""
+    def forward(self, x: torch.Tensor, return_au_logits: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Emotion logits (B, K) of clips (B, C, T, H, W); with ``return_au_logits`` also the AU logits (B, K_au)."""
         au = self.au_logits(x)
-        self._train_au_logits = au if self.training else None
-        return self.classifier(self.node_features(au).flatten(1))
-
-    @staticmethod
-    def alpha_at(epoch: int, alpha: float = 1.0, step: int = 30) -> float:
-        """AU-loss weight at 1-based ``epoch``: alpha / 10^((epoch - 1) // step) (1..30 -> alpha, 31..60 -> alpha/10, ...)."""
-        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1:
-            raise ValueError(f"au_graph: epoch must be an integer >= 1 (1-based), got {epoch!r}")
-        return alpha / 10 ** ((epoch - 1) // step)
-
-    def joint_loss(
-        self,
-        logits: torch.Tensor,
-        targets: torch.Tensor,
-        au_targets: torch.Tensor,
-        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-        epoch: int,
-    ) -> torch.Tensor:
-        """alpha_e * BCEWithLogits(AU logits of the last training forward, au_targets) + (1.1 - alpha_e) * loss_fn(logits, targets).
-
-        ``au_targets`` is (B, K_au) multi-hot; the AU logits are consumed (call once per forward).
-        The AU term is computed in float32 (it may run under autocast).
-        """
-        au = self._train_au_logits
-        self._train_au_logits = None
-        if au is None:
-            raise RuntimeError("au_graph: joint_loss needs the AU logits of a training forward; call model.train() and model(x) first, once per joint_loss")
-        check_shape(au_targets, "B K", name="au_targets", bound={"B": au.shape[0], "K": self.num_aus})
-        if logits.shape[0] != au.shape[0]:
-            raise ShapeError(f"logits: expected the batch of the last forward (B={au.shape[0]}), got shape {tuple(logits.shape)}; pass that forward's logits", "B K", tuple(logits.shape))
-        weight = self.alpha_at(epoch, self.alpha, self.alpha_step)
-        au_loss = F.binary_cross_entropy_with_logits(au.float(), au_targets.to(device=au.device, dtype=torch.float32))
-        return weight * au_loss + (1.1 - weight) * loss_fn(logits, targets)
+        logits = self.classifier(self.node_features(au).flatten(1))
+        return (logits, au) if return_au_logits else logits
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the emotion head with a freshly initialised one giving ``num_classes`` logits (AU head kept)."""
@@ -249,7 +216,7 @@ def _check_fraction(name: str, value: object, low: float, high: float, low_open:
         raise RecipeError(f"au_graph: {name} must be a number in {bracket}{low:g}, {high:g}], got {value!r}; e.g. {example}")
 
 
-@MODELS.register("au_graph")
+@register_model("au_graph", info=ModelInfo(kind="torch", input=CLIPS, learns_aus=True, training_loss="au_joint"))
 def au_graph(
     num_classes: int,
     in_channels: int,

@@ -17,7 +17,9 @@ body (fusion rule, domain mixing) was not available, so the following are config
   classifier (``shared=True``: one network for every view); the per-view logits (B, V', K) are
   fused by :func:`fuse_views` into logits whose sigmoid (``multilabel``) or softmax equals the
   fused probability, so training uses ``BCEWithLogitsLoss`` or cross-entropy on them unchanged.
-  ``forward(x, return_views=True)`` also returns the per-view logits for per-view reports.
+  ``forward(x, return_views=True)`` also returns the per-view logits, for per-view reports and
+  for the training loss, which adds each view's own loss (``view_loss_weight``; registered as
+  ``training_loss="view_supervision"``, :mod:`mer4d.losses.view_supervision`).
 
 Mapping to the registry contract: the runner sets ``in_channels`` from a sample's first
 dimension, which here is the number of views V in the data; ``channels`` is the per-view channel
@@ -36,11 +38,13 @@ from torch.nn import functional as F
 from mer4d.core.errors import RecipeError, ShapeError
 from mer4d.core.registry import did_you_mean
 from mer4d.core.shapes import check_shape
-from mer4d.models.clip_input import check_int
+from mer4d.models.clip_input import InputSpec, check_int
 from mer4d.models.googlenet import GoogLeNet, check_dropout, check_min_size, check_width
-from mer4d.models.registry import MODELS
+from mer4d.models.registry import ModelInfo, register_model
 
 FUSIONS = ("mean", "product", "learned")
+# One sample is a stack of V views of C channels each; V is in_channels, C the ``channels`` option.
+VIEWS = InputSpec("B V C H W", sized_by={"C": "channels"})
 
 
 def fuse_views(view_logits: torch.Tensor, fusion: str, multilabel: bool, view_scores: torch.Tensor | None = None) -> torch.Tensor:
@@ -105,14 +109,12 @@ class CCDN(nn.Module):
         multilabel: fuse sigmoid probabilities (train with BCE) instead of softmax ones (CE).
         width: GoogLeNet channel multiplier (1.0 is the published network).
         dropout: dropout before each view's classifier, in [0, 1).
-        view_loss_weight: weight of each view's own loss added in training (see :meth:`auxiliary_loss`).
+        view_loss_weight: weight of each view's own loss added in training (:mod:`mer4d.losses.view_supervision`).
 
     Shapes:
         input (B, V, C, H, W) with H, W >= 31; per-view logits (B, V', K) with V' = len(views);
         features (B, V' * F): the per-view GoogLeNet features concatenated in view order.
     """
-
-    input_spec = "B V C H W"
 
     def __init__(
         self,
@@ -147,8 +149,6 @@ class CCDN(nn.Module):
         if isinstance(view_loss_weight, bool) or not isinstance(view_loss_weight, (int, float)) or not 0 <= view_loss_weight < 100:
             raise RecipeError(f"ccdn: view_loss_weight must be a number in [0, 100), got {view_loss_weight!r}")
         self.view_loss_weight = float(view_loss_weight)
-        self._train_view_logits: torch.Tensor | None = None
-        self.input_sizes = {"C": channels}  # the input dims fixed at construction besides V = in_channels
         n_branches = 1 if shared else len(self.views)
         self.branches = nn.ModuleList(
             GoogLeNet(num_classes, in_channels=channels, width=width, dropout=dropout) for _ in range(n_branches)
@@ -170,23 +170,7 @@ class CCDN(nn.Module):
             fused = view_logits[:, 0]
         else:
             fused = fuse_views(view_logits, self.fusion, self.multilabel, self.view_scores)
-        self._train_view_logits = view_logits if self.training and view_logits.shape[1] > 1 else None
         return (fused, view_logits) if return_views else fused
-
-    def auxiliary_loss(self, loss_fn: nn.Module, targets: torch.Tensor) -> torch.Tensor | None:
-        """``view_loss_weight`` x the mean of the per-view losses of the last training forward.
-
-        Each view is also trained to predict on its own (deep supervision). Trained only through
-        the fused output, the branches co-adapt and a weak view can hide behind a strong one; on
-        the simulator that left the 3-view model below its best single view (0.191 vs 0.240 macro
-        F1), which "collaborating" independent predictions should not do. The engine adds this to
-        the training loss; None when there is nothing to add.
-        """
-        logits = self._train_view_logits
-        self._train_view_logits = None
-        if logits is None or self.view_loss_weight == 0:
-            return None
-        return self.view_loss_weight * torch.stack([loss_fn(logits[:, v], targets) for v in range(logits.shape[1])]).mean()
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled per-view features concatenated in view order: (B, V, C, H, W) -> (B, num_features)."""
@@ -212,21 +196,21 @@ class CCDN(nn.Module):
         return torch.stack([branch.forward_features(picked[:, i]) for i, branch in self._pairs()], dim=1)
 
     def _check_input(self, x: torch.Tensor) -> None:
-        sizes = check_shape(x, self.input_spec, name="views")
+        sizes = check_shape(x, VIEWS.layout, name="views")
         shape = tuple(x.shape)
         if sizes["V"] != self.in_channels:
             raise ShapeError(
                 f"views: expected {self.in_channels} view(s) (B, V={self.in_channels}, C={self.channels}, H, W), got shape {shape} "
                 f"with V={sizes['V']}; build the model with in_channels={sizes['V']} (the runner sets it from a sample's first dimension)",
-                self.input_spec, shape,
+                VIEWS.layout, shape,
             )
         if sizes["C"] != self.channels:
             raise ShapeError(
                 f"views: expected {self.channels} channel(s) per view (B, V={self.in_channels}, C={self.channels}, H, W), got shape "
                 f"{shape} with C={sizes['C']}; set model.params.channels={sizes['C']} (the domains' dynamic images stacked per view)",
-                self.input_spec, shape,
+                VIEWS.layout, shape,
             )
-        check_min_size("views", x, sizes["H"], sizes["W"], self.input_spec)
+        check_min_size("views", x, sizes["H"], sizes["W"], VIEWS.layout)
 
 
 def _check_views(views: object, n_views: int) -> tuple[int, ...]:
@@ -247,7 +231,7 @@ def _check_views(views: object, n_views: int) -> tuple[int, ...]:
     return tuple(views)
 
 
-@MODELS.register("ccdn")
+@register_model("ccdn", info=ModelInfo(kind="torch", input=VIEWS, training_loss="view_supervision", multilabel_option="multilabel"))
 def ccdn(
     num_classes: int,
     in_channels: int,

@@ -29,8 +29,8 @@ import torch
 from torch import nn
 
 from mer4d.core.errors import RecipeError, ShapeError
-from mer4d.models.clip_input import check_channels, check_int
-from mer4d.models.registry import MODELS
+from mer4d.models.clip_input import IMAGES, check_channels, check_int
+from mer4d.models.registry import ModelInfo, register_model
 from mer4d.models.res3d import init_small_head
 
 # Paper Table 1: name -> (#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj); "pool" marks
@@ -107,8 +107,6 @@ class GoogLeNet(nn.Module):
         in training, so train on batches.
     """
 
-    input_spec = "B C H W"
-
     def __init__(self, num_classes: int, in_channels: int = 3, width: float = 1.0, dropout: float = 0.4, branch3_kernel: int = 5):
         super().__init__()
         check_int("googlenet", "num_classes", num_classes, 1)
@@ -173,8 +171,8 @@ class GoogLeNet(nn.Module):
 
 def check_image(x: torch.Tensor, in_channels: int) -> dict[str, int]:
     """Shape check of an image batch (B, C, H, W) for a GoogLeNet built with ``in_channels``."""
-    sizes = check_channels(x, in_channels, "B C H W", "image")
-    check_min_size("image", x, sizes["H"], sizes["W"], "B C H W")
+    sizes = check_channels(x, in_channels, IMAGES.layout, "image")
+    check_min_size("image", x, sizes["H"], sizes["W"], IMAGES.layout)
     return sizes
 
 
@@ -187,7 +185,7 @@ def check_min_size(name: str, x: torch.Tensor, height: int, width: int, spec: st
         )
 
 
-@MODELS.register("googlenet")
+@register_model("googlenet", info=ModelInfo(kind="torch", input=IMAGES))
 def googlenet(num_classes: int, in_channels: int, width: float = 1.0, dropout: float = 0.4, branch3_kernel: int = 5) -> GoogLeNet:
     """Inception-v1 / GoogLeNet on (B, C, H, W) images (7.0M params at width=1, BatchNorm, no aux heads); from scratch."""
     return GoogLeNet(num_classes=num_classes, in_channels=in_channels, width=width, dropout=dropout, branch3_kernel=branch3_kernel)

@@ -23,7 +23,8 @@ from tqdm.auto import tqdm
 
 from mer4d.core.errors import RecipeError, ShapeError
 from mer4d.core.shapes import check_shape
-from mer4d.models.registry import MODELS
+from mer4d.models.clip_input import CLIPS
+from mer4d.models.registry import ModelInfo, register_model
 from mer4d.preprocess.lbptop import lbp_top
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,6 @@ class LBPTOPSVM:
     Shapes:
         clips (N, 1, T, H, W) float; features (N, blocks_y * blocks_x * 3 * bins); scores (N, K).
     """
-
-    classic = True
 
     def __init__(self, num_classes: int, blocks=(5, 5), radii=(1, 1, 2), neighbours: int = 8, C: float = 1000.0,
                  standardize: bool = False, class_weight: str = "none", max_iter: int = 20000):
@@ -129,7 +128,7 @@ class LBPTOPSVM:
         return e / e.sum(axis=1, keepdims=True)
 
 
-@MODELS.register("lbptop_svm")
+@register_model("lbptop_svm", info=ModelInfo(kind="classic", input=CLIPS))  # fitted by mer4d.train.classic, not the epoch engine
 def lbptop_svm(num_classes: int, in_channels: int, blocks: tuple[int, int] = (5, 5), radii: tuple[float, float, float] = (1, 1, 2), neighbours: int = 8,
                C: float = 1000.0, standardize: bool = False, class_weight: str = "none", max_iter: int = 20000) -> LBPTOPSVM:
     """LBP-TOP (5x5 blocks, radii 1,1,2, 59-bin u2) + one-vs-rest LinearSVC(C=1000): 4DME's hand-crafted baseline (gray clips)."""
@@ -137,5 +136,3 @@ def lbptop_svm(num_classes: int, in_channels: int, blocks: tuple[int, int] = (5,
         raise RecipeError(f"lbptop_svm needs gray clips (1 channel), the corpus gives {in_channels}; use dataset.modality: gray")
     return LBPTOPSVM(num_classes, tuple(blocks), tuple(radii), neighbours, C, standardize, class_weight, max_iter)
 
-
-lbptop_svm.classic = True  # trained by mer4d.train.classic, not the epoch engine

@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from mer4d.core.errors import RecipeError
-from mer4d.models.clip_input import check_clip, check_int, remove_static
-from mer4d.models.registry import MODELS
+from mer4d.models.clip_input import CLIPS, check_clip, check_int, remove_static
+from mer4d.models.registry import ModelInfo, register_model
 
 
 class BasicBlock3d(nn.Module):
@@ -131,7 +131,7 @@ def init_small_head(layer: nn.Linear) -> None:
 
 
 
-@MODELS.register("res3d")
+@register_model("res3d", info=ModelInfo(kind="torch", input=CLIPS))
 def res3d(num_classes: int, in_channels: int, dropout: float = 0.0, width: int = 64, remove_static: bool = False) -> Res3D:
     """3D ResNet-18 (R3D-18 as torchvision r3d_18, 33.2M params at width=64; width scales channels), trained from scratch."""
     return Res3D(num_classes=num_classes, in_channels=in_channels, dropout=dropout, width=width, remove_static=remove_static)

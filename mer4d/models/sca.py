@@ -47,8 +47,8 @@ from torch.nn import functional as F
 
 from mer4d.core.errors import RecipeError
 from mer4d.core.shapes import check_shape
-from mer4d.models.clip_input import check_int
-from mer4d.models.registry import MODELS
+from mer4d.models.clip_input import CLIPS, check_int
+from mer4d.models.registry import ModelInfo, register_model
 from mer4d.models.res3d import Res3D
 
 STAGES = (1, 2, 3, 4)
@@ -192,7 +192,7 @@ class Res3DSCA(Res3D):
                 block.attention = SCA3d(block.bn2.num_features, reduced=sca_channels, grid=sca_grid)
 
 
-@MODELS.register("res3d_sca")
+@register_model("res3d_sca", info=ModelInfo(kind="torch", input=CLIPS))
 def res3d_sca(
     num_classes: int,
     in_channels: int,

@@ -22,8 +22,8 @@ import torch
 from torch import nn
 
 from mer4d.core.errors import RecipeError, ShapeError
-from mer4d.models.clip_input import check_clip, check_int, remove_static
-from mer4d.models.registry import MODELS
+from mer4d.models.clip_input import CLIPS, check_clip, check_int, remove_static
+from mer4d.models.registry import ModelInfo, register_model
 
 
 class Tiny3D(nn.Module):
@@ -104,7 +104,7 @@ def _block(cin: int, cout: int) -> nn.Sequential:
 
 
 
-@MODELS.register("tiny3d")
+@register_model("tiny3d", info=ModelInfo(kind="torch", input=CLIPS))
 def tiny3d(num_classes: int, in_channels: int, width: int = 16, dropout: float = 0.2, remove_static: bool = True) -> Tiny3D:
     """Small 3D CNN on the clip's change over time (3 conv blocks, GroupNorm, global max pool, ~70k params); CPU baseline."""
     return Tiny3D(num_classes=num_classes, in_channels=in_channels, width=width, dropout=dropout, remove_static=remove_static)

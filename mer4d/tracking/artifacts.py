@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
 
 from mer4d.tracking.figures import confusion_figure
-from mer4d.tracking.mlflow_tracker import metric_batch
 from mer4d.train.runner import ProtocolResult
 
 
@@ -22,6 +22,13 @@ def per_class_table(result: ProtocolResult) -> pd.DataFrame:
         row["support"] = int((result.table["truth"] == c).sum()) if f"true_{c}" not in result.table else int(result.table[f"true_{c}"].sum())
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def metric_batch(metrics: dict[str, float], step: int = 0):
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    return [Metric(key, float(value), now, step) for key, value in metrics.items()]
 
 
 def log_results(client, run_id: str, result: ProtocolResult) -> None:

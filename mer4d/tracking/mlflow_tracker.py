@@ -1,41 +1,127 @@
-"""The MLflow implementation of the runner's Tracker: one nested run per fold.
+"""The MLflow implementation of the Tracker protocol: a parent run per experiment, one nested run per fold.
 
-A fold's nested run is marked FINISHED only after its predictions and metrics are stored as
-artifacts, so a run killed at any moment never leaves a fold looking finished without its data;
-``completed_folds`` reads those artifacts back when a run is resumed.
+The parent run holds the flattened resolved recipe as params, tags naming the recipe, profile,
+variant and dataset, the artifacts ``recipe.resolved.yaml`` and ``provenance.json``, and at the
+end the pooled metrics and tables (:mod:`mer4d.tracking.artifacts`). A fold's nested run is
+marked FINISHED only after its predictions and metrics are stored as artifacts, so a run killed
+at any moment never leaves a fold looking finished without its data; ``completed_folds`` reads
+those artifacts back when a run is resumed.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
-import time
+import traceback
 from pathlib import Path
 
 import pandas as pd
 
-from mer4d.train.tracker import FoldOutcome
+from mer4d.core.errors import TrackingError
+from mer4d.recipes.load import LoadedRecipe, flatten, recipe_to_yaml
+from mer4d.recipes.schema import Recipe
+from mer4d.tracking.artifacts import log_results, metric_batch
+from mer4d.tracking.provenance import provenance
+from mer4d.tracking.store import experiment_id, open_client, tracking_uri
+from mer4d.train.runner import ProtocolResult
+from mer4d.train.tracker import Ending, FoldOutcome, StoredRun
 
 PARENT_TAG = "mlflow.parentRunId"
 FOLD_TAG = "mer4d.fold_number"
+FINGERPRINT_TAG = "mer4d.dataset_fingerprint"
+RECIPE_ARTIFACT = "recipe.resolved.yaml"
 TEXT_COLUMNS = ("clip_id", "subject", "fold", "truth", "prediction")  # ids like "01" must stay strings
 
 
-def metric_batch(metrics: dict[str, float], step: int = 0):
-    from mlflow.entities import Metric
-
-    now = int(time.time() * 1000)
-    return [Metric(key, float(value), now, step) for key, value in metrics.items()]
+def variant(overrides: tuple[str, ...]) -> str:
+    """The ``--set`` overrides that change the method (not where data or runs live), for grouping runs."""
+    placement = ("dataset.root=", "tracking.")
+    return " ".join(sorted(o for o in overrides if not o.startswith(placement)))
 
 
 class MlflowTracker:
-    """Logs folds of one parent run. ``client`` is an ``MlflowClient``."""
+    """One parent run in the store at ``uri``, in experiment ``experiment`` when it is new.
 
-    def __init__(self, client, experiment_id: str, parent_run_id: str):
+    ``client`` is an ``MlflowClient``; :meth:`for_recipe` builds one from a recipe's settings.
+    The run is opened by :meth:`start_run` or :meth:`resume_run`.
+    """
+
+    def __init__(self, client, uri: str, experiment: str):
         self.client = client
-        self.experiment_id = experiment_id
-        self.parent_run_id = parent_run_id
+        self.uri = uri
+        self.experiment = experiment
+        self.experiment_id: str | None = None
+        self.parent_run_id: str | None = None
         self.fold_run_id: str | None = None
+
+    @classmethod
+    def for_recipe(cls, recipe: Recipe) -> MlflowTracker:
+        """The store of ``MLFLOW_TRACKING_URI``, else ``tracking.uri``, else the local default; the
+        experiment ``tracking.experiment``, else the recipe name."""
+        uri = tracking_uri(recipe.tracking.uri)
+        return cls(open_client(uri), uri, recipe.tracking.experiment or recipe.name)
+
+    # --- the parent run ---
+
+    def start_run(self, loaded: LoadedRecipe) -> str:
+        from mlflow.entities import Param
+
+        self.experiment_id = experiment_id(self.client, self.experiment, self.uri)
+        info = provenance()
+        tags = {
+            "mer4d.recipe": loaded.recipe.name,
+            "mer4d.recipe_file": str(loaded.source),
+            "mer4d.profile": loaded.profile,
+            "mer4d.variant": variant(loaded.overrides),
+            "mlflow.source.name": "mer4d run",
+        }
+        if "git_commit" in info:
+            tags["mlflow.source.git.commit"] = str(info["git_commit"])
+        run = self.client.create_run(self.experiment_id, tags=tags, run_name=loaded.recipe.name)
+        run_id = self.parent_run_id = run.info.run_id
+        params = {k: json.dumps(v) if isinstance(v, list | dict) else str(v) for k, v in flatten(loaded.recipe.model_dump(mode="json")).items() if not k.startswith("profiles.")}
+        params["profile"] = loaded.profile
+        items = [Param(k, v[:6000]) for k, v in params.items()]
+        for start in range(0, len(items), 100):  # MLflow accepts at most 100 params per batch
+            self.client.log_batch(run_id, params=items[start : start + 100])
+        self.client.log_text(run_id, recipe_to_yaml(loaded.recipe), RECIPE_ARTIFACT)
+        self.client.log_dict(run_id, info, "provenance.json")
+        return run_id
+
+    def find_run(self, run_id: str) -> StoredRun:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            run = self.client.get_run(run_id)
+        except MlflowException as exc:
+            raise TrackingError(f"--resume {run_id}: no such run in the store {self.client.tracking_uri} ({exc.message.splitlines()[0]})") from None
+        with tempfile.TemporaryDirectory() as tmp:
+            recipe_yaml = Path(self.client.download_artifacts(run_id, RECIPE_ARTIFACT, tmp)).read_text()
+        return StoredRun(run.info.status, recipe_yaml, run.data.tags.get(FINGERPRINT_TAG))
+
+    def resume_run(self, run_id: str) -> None:
+        self.client.update_run(run_id, status="RUNNING")
+        self.parent_run_id = run_id
+        self.experiment_id = self.client.get_run(run_id).info.experiment_id
+
+    def set_data(self, fingerprint: str, description: str) -> None:
+        self.client.set_tag(self.parent_run_id, FINGERPRINT_TAG, fingerprint)
+        self.client.set_tag(self.parent_run_id, "mer4d.dataset", description)
+
+    def log_results(self, result: ProtocolResult) -> None:
+        log_results(self.client, self.parent_run_id, result)
+
+    def finish_run(self) -> None:
+        self.client.set_terminated(self.parent_run_id, "FINISHED")
+
+    def fail_run(self, status: Ending, error: BaseException | None = None) -> None:
+        self.fail_current_fold(status)
+        if error is not None:
+            self.client.set_tag(self.parent_run_id, "mer4d.error", f"{type(error).__name__}: {error}"[:5000])
+            self.client.log_text(self.parent_run_id, "".join(traceback.format_exception(error)), "traceback.txt")
+        self.client.set_terminated(self.parent_run_id, status)
+
+    # --- the folds ---
 
     def fold_runs(self):
         return self.client.search_runs(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from mer4d.tracking.session import TrackedRun
+from mer4d.train.experiment import ExperimentRun
 
 
-def summary_lines(tracked: TrackedRun) -> list[str]:
+def summary_lines(tracked: ExperimentRun, uri: str) -> list[str]:
+    """The run, where it is stored (``uri``), and its pooled metrics."""
     m = tracked.result.metrics
     n_folds = len(tracked.result.folds)
-    lines = [f"run {tracked.run_id} in {tracked.tracking_uri} ({n_folds} folds, {len(tracked.result.table)} test clips)"]
+    lines = [f"run {tracked.run_id} in {uri} ({n_folds} folds, {len(tracked.result.table)} test clips)"]
     if "uf1" in m:
         lines.append(f"pooled   ACC {m['acc']:.4f}  UF1 {m['uf1']:.4f}  UAR {m['uar']:.4f}")
         if "fold_mean_uf1" in m:

@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from tqdm.auto import tqdm
 
 from mer4d.core.errors import RecipeError
+from mer4d.losses import TRAINING_LOSSES, TrainingLoss, task_loss, task_only
 from mer4d.recipes.schema import TrainCfg
 from mer4d.train.augment import Augment, centre_crop
 from mer4d.train.clipset import ClipSet
@@ -48,24 +49,9 @@ class FitResult:
 
 
 def make_loss(cfg: TrainCfg, targets: np.ndarray, num_outputs: int) -> nn.Module:
-    """The training loss; ``class_weight=balanced`` weights it from the *training* targets only.
-
-    BCE: ``pos_weight_k = negatives_k / positives_k`` (a class never positive keeps weight 1).
-    CE: ``weight_k = n / (K * count_k)`` over the K model outputs (sklearn's "balanced"); a class
-    absent from the training targets gets weight 0, it has no terms anyway.
-    """
-    balanced = cfg.class_weight == "balanced"
-    if cfg.loss == "bce":
-        if not balanced:
-            return nn.BCEWithLogitsLoss()
-        positives = targets.sum(axis=0).astype(np.float64)
-        ratio = np.where(positives > 0, (len(targets) - positives) / np.maximum(positives, 1.0), 1.0)
-        return nn.BCEWithLogitsLoss(pos_weight=torch.as_tensor(ratio, dtype=torch.float32))
-    if not balanced:
-        return nn.CrossEntropyLoss()
-    counts = np.bincount(targets, minlength=num_outputs).astype(np.float64)
-    weight = np.where(counts > 0, len(targets) / (num_outputs * np.maximum(counts, 1.0)), 0.0)
-    return nn.CrossEntropyLoss(weight=torch.as_tensor(weight, dtype=torch.float32))
+    """The recipe's task loss (``train.loss``, ``train.class_weight``) weighted from the *training*
+    targets only; see :func:`mer4d.losses.task_loss`."""
+    return task_loss(cfg.loss, cfg.class_weight, targets, num_outputs)
 
 
 def make_optimizer(model: nn.Module, cfg: TrainCfg) -> torch.optim.Optimizer:
@@ -105,18 +91,11 @@ def make_loader(data: ClipSet, cfg: TrainCfg, seed: int, train: bool) -> DataLoa
     )
 
 
-def _batch_loss(model, loss_fn, clips, targets, aux, epoch: int, training: bool) -> torch.Tensor:
-    logits = model(clips)
-    if training and getattr(model, "uses_au_targets", False):
-        # AU-graph: AU and emotion terms weighted by the model's alpha schedule (algorithms.md §7).
-        return model.joint_loss(logits, targets, aux[0], loss_fn, epoch)
-    loss = loss_fn(logits, targets)
-    # Models with internal heads (CCDN's per-view branches) add their own training terms.
-    extra = model.auxiliary_loss(loss_fn, targets) if training and hasattr(model, "auxiliary_loss") else None
-    return loss if extra is None else loss + extra
-
-
-def _run_epoch(model, loader, loss_fn, device, augment: Augment, epoch: int = 0, optimizer=None, scaler=None, amp=False) -> float:
+def _run_epoch(model, loader, loss_fn, device, augment: Augment, epoch: int = 0, optimizer=None, scaler=None, amp=False,
+               batch_loss: TrainingLoss = task_only) -> float:
+    """One pass over ``loader``: training with ``optimizer``, else evaluation. ``batch_loss``
+    computes a batch's loss from the model and the batch (the model's declared training loss in
+    training; the task loss on the logits in validation)."""
     training = optimizer is not None
     model.train(training)
     total, count = 0.0, 0
@@ -126,7 +105,7 @@ def _run_epoch(model, loader, loss_fn, device, augment: Augment, epoch: int = 0,
             clips, targets = clips.to(device, non_blocking=True), targets.to(device, non_blocking=True)
             aux = [a.to(device, non_blocking=True) for a in aux]
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
-                loss = _batch_loss(model, loss_fn, clips, targets, aux, epoch, training)
+                loss = batch_loss(model, clips, targets, aux[0] if aux else None, epoch, loss_fn)
             if training:
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
@@ -148,13 +127,17 @@ def fit(
     progress: bool = True,
     desc: str = "epochs",
     num_classes: int,
+    training_loss: str = "task",
 ) -> FitResult:
     """Train ``model`` in place (``num_classes``: the model's outputs, for ``class_weight``).
 
+    ``training_loss`` names the model's declared training loss in :data:`mer4d.losses.TRAINING_LOSSES`
+    (``ModelInfo.training_loss``); validation always uses the task loss on the logits.
     Without ``val_set`` it trains exactly ``cfg.epochs`` epochs. With one, it keeps the weights
     of the epoch with the lowest validation loss and stops after ``cfg.patience`` epochs
     without improvement.
     """
+    train_loss = TRAINING_LOSSES.get(training_loss)
     device = pick_device(cfg.device)
     amp = cfg.amp and device.type == "cuda"
     model.to(device)
@@ -171,7 +154,7 @@ def fit(
     bar = tqdm(range(1, cfg.epochs + 1), desc=desc, leave=False, disable=not progress, unit="epoch")
     for epoch in bar:
         lr = optimizer.param_groups[0]["lr"]
-        record = {"train_loss": _run_epoch(model, loader, loss_fn, device, augment, epoch, optimizer, scaler, amp), "lr": lr}
+        record = {"train_loss": _run_epoch(model, loader, loss_fn, device, augment, epoch, optimizer, scaler, amp, train_loss), "lr": lr}
         if schedule is not None:
             schedule.step()
         if val_loader is not None:

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from mer4d.core.errors import RecipeError
 from mer4d.data.corpus import Corpus
 from mer4d.data.protocols import Fold, make_folds
-from mer4d.models import build_model, check_model_params, is_classic, learns_aus
+from mer4d.models import ModelInfo, build_model, check_model_params, model_info
 from mer4d.recipes.schema import Recipe
 from mer4d.train.classic import FeatureRows, fit_and_score
 from mer4d.train.clipset import ClipSet
@@ -52,13 +52,31 @@ def fold_seed(recipe_seed: int, fold_number: int) -> int:
 
 
 def check_recipe_fits(recipe: Recipe) -> None:
-    """Cheap consistency checks before any data is loaded or model built."""
-    check_model_params(recipe.model.name, recipe.model.params)  # unknown name or option -> did-you-mean error
+    """Cheap consistency checks before any data is loaded or model built (from the model's
+    registered :class:`~mer4d.models.ModelInfo`, never from a model object)."""
+    entry = check_model_params(recipe.model.name, recipe.model.params)  # unknown name or option -> did-you-mean error
     multilabel = recipe.dataset.task in MULTILABEL_TASKS
     if multilabel and recipe.train.loss != "bce":
         raise RecipeError(f"dataset.task={recipe.dataset.task} is multi-label and needs train.loss=bce, got '{recipe.train.loss}'")
     if not multilabel and recipe.train.loss == "bce":
         raise RecipeError(f"dataset.task={recipe.dataset.task} is single-label and needs train.loss=ce, got 'bce'")
+    if recipe.train.hflip and entry.info.input.has_views:
+        raise RecipeError("train.hflip mirrors every view in place, so a mirrored left view would reach the left-view branch looking like a "
+                          "right view; turn train.hflip off for multi-view models")
+    option = entry.info.multilabel_option
+    declared = entry.option(recipe.model.params, option) if option is not None else None
+    if isinstance(declared, bool) and declared != multilabel:  # a non-boolean value is the factory's to refuse
+        raise RecipeError(f"model.params.{option}={declared} but dataset.task={recipe.dataset.task} is {'multi' if multilabel else 'single'}-label; "
+                          f"set model.params.{option}: {str(multilabel).lower()}")
+
+
+def check_sample_layout(name: str, info: ModelInfo, sample: np.ndarray) -> None:
+    """The corpus's samples have the dimensions the model's declared input layout expects."""
+    if sample.ndim != len(info.input.sample_dims):
+        raise RecipeError(
+            f"model '{name}' eats batches {info.input}, i.e. samples ({', '.join(info.input.sample_dims)}), but this corpus gives samples of "
+            f"shape {tuple(sample.shape)}; pick a model for this data (mer4d models list shows each one's input) or change the dataset's modality"
+        )
 
 
 def build_folds(recipe: Recipe, corpus: Corpus) -> list[Fold]:
@@ -94,19 +112,6 @@ def au_side_targets(corpus: Corpus, min_clips: int) -> tuple[tuple[str, ...], np
     return names, encode_targets(corpus.index, "au", names)
 
 
-def _build(recipe: Recipe, classes: tuple[str, ...], in_channels: int, au_names: tuple[str, ...] | None):
-    num_aus = None if au_names is None else len(au_names)
-    model = build_model(recipe.model.name, num_classes=len(classes), in_channels=in_channels, num_aus=num_aus, **recipe.model.params)
-    if recipe.train.hflip and "V" in getattr(model, "input_spec", "").split():
-        raise RecipeError("train.hflip mirrors every view in place, so a mirrored left view would reach the left-view branch looking like a "
-                          "right view; turn train.hflip off for multi-view models")
-    multilabel = recipe.dataset.task in MULTILABEL_TASKS
-    if getattr(model, "multilabel", multilabel) != multilabel:
-        raise RecipeError(f"model.params.multilabel={model.multilabel} but dataset.task={recipe.dataset.task} is {'multi' if multilabel else 'single'}-label; "
-                          f"set model.params.multilabel: {str(multilabel).lower()}")
-    return model
-
-
 def run_fold(
     recipe: Recipe, corpus: Corpus, fold: Fold, number: int, targets: np.ndarray, classes: tuple[str, ...], in_channels: int, tracker: Tracker, progress: bool,
     feature_rows: FeatureRows | None = None, au: tuple[tuple[str, ...], np.ndarray] | None = None,
@@ -120,14 +125,16 @@ def run_fold(
     if recipe.train.val_fraction > 0:
         train_pos, val_pos = inner_validation_split(corpus.index, fold.train, recipe.train.val_fraction, seed)
     au_names, au_targets = au if au is not None else (None, None)
-    model = _build(recipe, classes, in_channels, au_names)
+    info = model_info(recipe.model.name)
+    num_aus = None if au_names is None else len(au_names)
+    model = build_model(recipe.model.name, num_classes=len(classes), in_channels=in_channels, num_aus=num_aus, **recipe.model.params)
     multilabel = recipe.dataset.task in MULTILABEL_TASKS
     tracker.start_fold(number, fold.name, {"train_clips": len(train_pos), "val_clips": 0 if val_pos is None else len(val_pos), "test_clips": len(fold.test)})
-    if getattr(model, "classic", False):
+    if info.kind == "classic":
         scores = fit_and_score(model, feature_rows, train_pos, fold.test, targets)
         epochs_run = best_epoch = 0
     else:
-        if au_targets is not None:  # co-occurrence from this fold's training clips only (algorithms.md §7)
+        if info.learns_aus:  # co-occurrence from this fold's training clips only (algorithms.md §7)
             model.set_au_cooccurrence(au_targets[train_pos])
         result = fit(
             model,
@@ -139,6 +146,7 @@ def run_fold(
             progress=progress,
             desc=f"fold {number + 1} epochs",
             num_classes=len(classes),
+            training_loss=info.training_loss,
         )
         scores = predict(model, ClipSet(corpus, fold.test, targets), recipe.train, multilabel)
         epochs_run, best_epoch = result.epochs_run, result.best_epoch
@@ -156,13 +164,16 @@ def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: boo
     targets = encode_targets(corpus.index, recipe.dataset.task, classes)
     folds = build_folds(recipe, corpus)
     done = tracker.completed_folds()
-    in_channels = int(corpus.load_clip(0).shape[0])  # every clip of a corpus has the same channels
+    info = model_info(recipe.model.name)
+    sample = corpus.load_clip(0)
+    check_sample_layout(recipe.model.name, info, sample)
+    in_channels = int(sample.shape[0])  # every sample of a corpus has the same first dimension (channels, or views)
     outcomes: list[FoldOutcome] = []
     feature_rows = None
-    if is_classic(recipe.model.name):  # features depend on the clip only: computed once for all folds
+    if info.kind == "classic":  # features depend on the clip only: computed once for all folds
         extractor = build_model(recipe.model.name, num_classes=len(classes), in_channels=in_channels, **recipe.model.params)
         feature_rows = FeatureRows(extractor, corpus, recipe.train.crop, progress)
-    au = au_side_targets(corpus, recipe.dataset.au_min_clips) if learns_aus(recipe.model.name) else None
+    au = au_side_targets(corpus, recipe.dataset.au_min_clips) if info.learns_aus else None
     for number, fold in enumerate(tqdm(folds, desc="folds", disable=not progress, unit="fold")):
         if number in done:
             if done[number].name != fold.name:
@@ -174,7 +185,7 @@ def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: boo
         tracker.finish_fold(outcome)
         outcomes.append(outcome)
         headline = f"UF1 {outcome.metrics['uf1']:.3f}" if "uf1" in outcome.metrics else f"macro F1 {outcome.metrics['macro_f1']:.3f}"
-        trained = "fitted once (classic model)" if is_classic(recipe.model.name) else f"after {outcome.epochs_run} epochs"
+        trained = "fitted once (classic model)" if info.kind == "classic" else f"after {outcome.epochs_run} epochs"
         log.info(f"fold {number + 1}/{len(folds)} {fold.name}: {headline} on {len(fold.test)} clips, {trained}")
     table = pd.concat([o.table for o in outcomes], ignore_index=True)
     multilabel = recipe.dataset.task in MULTILABEL_TASKS

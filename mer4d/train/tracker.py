@@ -1,15 +1,24 @@
-"""What the protocol runner reports to, so training stays free of any tracking backend.
+"""What an experiment reports to, so training stays free of any tracking backend.
 
-``mer4d.tracking.MlflowTracker`` implements this against MLflow; :class:`MemoryTracker` keeps
-everything in memory (library use, tests).
+A :class:`Tracker` holds one run: :func:`mer4d.train.experiment.run_experiment` opens it (new or
+resumed), records the data, the pooled results and how the run ended; the protocol runner
+records the folds inside it. ``mer4d.tracking.mlflow_tracker.MlflowTracker`` implements it against MLflow (a
+parent run, one nested run per fold); :class:`MemoryTracker` keeps everything in memory
+(library use, tests).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from mer4d.recipes.load import LoadedRecipe
+    from mer4d.train.runner import ProtocolResult
+
+Ending = Literal["FAILED", "KILLED"]
 
 
 @dataclass(frozen=True)
@@ -23,7 +32,39 @@ class FoldOutcome:
     epochs_run: int
 
 
+@dataclass(frozen=True)
+class StoredRun:
+    """What a tracker holds of an earlier run, for deciding whether it may be resumed."""
+
+    status: str  # "RUNNING" (e.g. after a SIGKILL), "FINISHED", "FAILED" or "KILLED"
+    recipe_yaml: str  # the resolved recipe the run started with (``recipe_to_yaml``)
+    fingerprint: str | None  # the dataset fingerprint it recorded, None if it never got that far
+
+
 class Tracker(Protocol):
+    # --- the run (called by mer4d.train.experiment) ---
+    def start_run(self, loaded: LoadedRecipe) -> str:
+        """Open a new run for ``loaded`` (its settings, resolved recipe and provenance recorded); its id."""
+
+    def find_run(self, run_id: str) -> StoredRun:
+        """The stored state of run ``run_id``, changing nothing; a TrackingError when there is none."""
+
+    def resume_run(self, run_id: str) -> None:
+        """Continue run ``run_id``: it is running again, and later folds and results go to it."""
+
+    def set_data(self, fingerprint: str, description: str) -> None:
+        """Record the dataset the run trains on (its fingerprint is what a resume compares)."""
+
+    def log_results(self, result: ProtocolResult) -> None:
+        """Record the pooled results of the finished protocol."""
+
+    def finish_run(self) -> None:
+        """Mark the run finished: it can no longer be resumed."""
+
+    def fail_run(self, status: Ending, error: BaseException | None = None) -> None:
+        """Mark the fold in progress (if any) and the run ``status``, keeping ``error`` and its traceback."""
+
+    # --- the folds (called by mer4d.train.runner) ---
     def completed_folds(self) -> dict[int, FoldOutcome]:
         """Folds finished by an earlier attempt of this run (empty for a new run)."""
 
@@ -37,11 +78,55 @@ class Tracker(Protocol):
 
 @dataclass
 class MemoryTracker:
-    """Keeps folds and epoch logs in memory; ``done`` pre-fills finished folds for resume tests."""
+    """Keeps one run in memory; ``done`` pre-fills finished folds for resume tests.
+
+    Fold-level use (``run_protocol`` alone) needs no run to be started.
+    """
 
     done: dict[int, FoldOutcome] = field(default_factory=dict)
     epochs: dict[int, list[dict[str, float]]] = field(default_factory=dict)
     current: int = -1
+    run_id: str | None = None
+    status: str | None = None
+    recipe_yaml: str | None = None
+    fingerprint: str | None = None
+    description: str | None = None
+    result: ProtocolResult | None = None
+    error: str | None = None
+    failed_folds: dict[int, str] = field(default_factory=dict)
+
+    def start_run(self, loaded: LoadedRecipe) -> str:
+        from mer4d.recipes.load import recipe_to_yaml
+
+        self.run_id, self.status, self.recipe_yaml = f"memory-{loaded.recipe.name}", "RUNNING", recipe_to_yaml(loaded.recipe)
+        return self.run_id
+
+    def find_run(self, run_id: str) -> StoredRun:
+        from mer4d.core.errors import TrackingError
+
+        if run_id != self.run_id or self.status is None or self.recipe_yaml is None:
+            raise TrackingError(f"--resume {run_id}: no such run in this MemoryTracker (it holds {self.run_id or 'no run'})")
+        return StoredRun(self.status, self.recipe_yaml, self.fingerprint)
+
+    def resume_run(self, run_id: str) -> None:
+        self.status = "RUNNING"
+
+    def set_data(self, fingerprint: str, description: str) -> None:
+        self.fingerprint, self.description = fingerprint, description
+
+    def log_results(self, result: ProtocolResult) -> None:
+        self.result = result
+
+    def finish_run(self) -> None:
+        self.status = "FINISHED"
+
+    def fail_run(self, status: Ending, error: BaseException | None = None) -> None:
+        if self.current >= 0 and self.current not in self.done:
+            self.failed_folds[self.current] = status
+        self.current = -1
+        self.status = status
+        if error is not None:
+            self.error = f"{type(error).__name__}: {error}"
 
     def completed_folds(self) -> dict[int, FoldOutcome]:
         return dict(self.done)

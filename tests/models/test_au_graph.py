@@ -1,4 +1,4 @@
-"""AU-graph: ML-GCN co-occurrence adjacency, GCN layer, joint loss schedule and the model wiring."""
+"""AU-graph: ML-GCN co-occurrence adjacency, GCN layer and the model wiring (its joint loss: tests/losses)."""
 
 from __future__ import annotations
 
@@ -126,42 +126,13 @@ def test_bad_au_tables_are_refused():
         model.set_au_cooccurrence(np.zeros((0, 4)))
 
 
-def test_alpha_schedule():
-    assert [AUGraph.alpha_at(e) for e in (1, 30, 31, 60, 61)] == pytest.approx([1.0, 1.0, 0.1, 0.1, 0.01])
-    assert AUGraph.alpha_at(11, alpha=0.5, step=10) == pytest.approx(0.05)
-    with pytest.raises(ValueError, match="1-based"):
-        AUGraph.alpha_at(0)
-
-
-@pytest.mark.parametrize(("epoch", "alpha_e"), [(1, 1.0), (31, 0.1), (61, 0.01)])
-def test_joint_loss_combines_bce_and_the_task_loss(epoch, alpha_e):
-    model = _model().train()
-    logits = model(_clips(3))
-    au = model._train_au_logits.detach().clone()
-    targets = torch.tensor([0, 2, 1])
-    au_targets = torch.tensor([[1, 0, 0, 1], [0, 1, 1, 0], [0, 0, 0, 0]])
-    loss_fn = torch.nn.CrossEntropyLoss()
-    loss = model.joint_loss(logits, targets, au_targets, loss_fn, epoch)
-    bce = torch.nn.functional.binary_cross_entropy_with_logits(au, au_targets.float())
-    expected = alpha_e * bce + (1.1 - alpha_e) * loss_fn(logits.detach(), targets)
-    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
-    loss.backward()
-    assert model.backbone.classifier.weight.grad.abs().sum() > 0
-
-
-def test_joint_loss_needs_a_training_forward():
+def test_forward_can_return_the_au_logits_it_classified():
     model = _model().eval()
-    logits = model(_clips())
-    assert model._train_au_logits is None
-    with pytest.raises(RuntimeError, match=r"model\.train\(\)"):
-        model.joint_loss(logits, torch.tensor([0, 1]), torch.zeros(2, 4), torch.nn.CrossEntropyLoss(), 1)
-
-
-def test_joint_loss_checks_the_au_targets_shape():
-    model = _model().train()
-    logits = model(_clips())
-    with pytest.raises(ShapeError, match="au_targets"):
-        model.joint_loss(logits, torch.tensor([0, 1]), torch.zeros(2, 5), torch.nn.CrossEntropyLoss(), 1)
+    x = _clips()
+    with torch.no_grad():
+        logits, au = model(x, return_au_logits=True)
+        assert torch.equal(au, model.au_logits(x)) and torch.equal(logits, model(x))
+        assert torch.equal(logits, model.classifier(model.node_features(au).flatten(1)))
 
 
 def test_gcn_layer_equals_a_h_w_by_hand():
@@ -200,11 +171,11 @@ def test_au_logits_and_shapes():
         assert model.au_logits(x).shape == (2, 4)
         assert model(x).shape == (2, 5)
         assert model.forward_features(x).shape == (2, model.num_features) and model.num_features == 24
-    assert AUGraph.uses_au_targets is True and len(model.gcn) == 1
+    assert len(model.gcn) == 1
 
 
 def test_factory_and_bad_options():
-    model = MODELS.get("au_graph")(num_classes=3, in_channels=1, num_aus=5, width=4, sca_channels=4, gcn_hidden=4, gcn_layers=2)
+    model = MODELS.get("au_graph").factory(num_classes=3, in_channels=1, num_aus=5, width=4, sca_channels=4, gcn_hidden=4, gcn_layers=2)
     assert isinstance(model, AUGraph) and model.adjacency.shape == (5, 5) and len(model.gcn) == 2
     for bad in ({"tau": 0.0}, {"tau": 1.5}, {"p": -0.1}, {"alpha": 2.0}, {"alpha_step": 0}, {"gcn_layers": 0}):
         with pytest.raises(Mer4dError, match=next(iter(bad))):

@@ -213,26 +213,8 @@ def test_rejects_bad_parameters():
     assert _model(views=1).views == (1,)  # `--set model.params.views=1` gives an int
 
 
-def test_auxiliary_loss_is_the_weighted_mean_of_view_losses_and_only_in_training():
-    from torch import nn
-
+def test_view_loss_weight_is_checked():
     from mer4d.models.ccdn import CCDN
 
-    torch.manual_seed(0)
-    model = CCDN(num_classes=2, in_channels=3, channels=1, width=0.125, multilabel=True, view_loss_weight=0.5)
-    x, y = torch.randn(2, 3, 1, 32, 32), torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    loss_fn = nn.BCEWithLogitsLoss()
-    model.train()
-    _, views = model(x, return_views=True)
-    expected = 0.5 * sum(loss_fn(views[:, v], y) for v in range(3)) / 3
-    assert float(model.auxiliary_loss(loss_fn, y)) == pytest.approx(float(expected), rel=1e-6)
-    assert model.auxiliary_loss(loss_fn, y) is None  # consumed: one term per forward
-    model.eval()
-    model(x)
-    assert model.auxiliary_loss(loss_fn, y) is None
-    single = CCDN(num_classes=2, in_channels=3, channels=1, width=0.125, multilabel=True, views=[1])
-    single.train()
-    single(x)
-    assert single.auxiliary_loss(loss_fn, y) is None  # one view: the fused loss is its loss
     with pytest.raises(RecipeError, match="view_loss_weight"):
         CCDN(num_classes=2, in_channels=3, channels=1, width=0.125, view_loss_weight=-1)

@@ -2,14 +2,15 @@
 
 import numpy as np
 import pytest
+import torch
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.svm import LinearSVC
 
 from mer4d.core.errors import RecipeError, ShapeError
-from mer4d.models import MODELS, build_model, is_classic
+from mer4d.models import MODELS, build_model, model_info
 from mer4d.preprocess.lbptop import lbp_top
 
-CLASSIC = [n for n in MODELS.names() if is_classic(n)]
+CLASSIC = [n for n in MODELS.names() if model_info(n).kind == "classic"]
 
 
 def _clips(n=24, seed=0):
@@ -24,7 +25,10 @@ def _clips(n=24, seed=0):
 
 def test_lbptop_svm_is_registered_as_classic():
     assert "lbptop_svm" in CLASSIC
-    assert all(getattr(build_model(n, num_classes=2, in_channels=1), "classic", False) for n in CLASSIC)
+    for name in CLASSIC:  # the classic contract, not a torch module
+        model = build_model(name, num_classes=2, in_channels=1)
+        assert not isinstance(model, torch.nn.Module) and all(callable(getattr(model, m)) for m in ("features", "fit", "predict_scores"))
+        assert not model_info(name).learns_aus and model_info(name).input.layout == "B C T H W"
 
 
 @pytest.mark.parametrize("name", CLASSIC)

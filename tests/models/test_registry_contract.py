@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from mer4d.core.errors import Mer4dError, ShapeError, UnknownNameError
-from mer4d.models import MODELS, build_model, is_classic
+from mer4d.models import MODELS, build_model, model_info
 
 # torch models; classic (scikit-learn) entries have their own contract, test_classic_contract.py
-NAMES = [n for n in MODELS.names() if not is_classic(n)]
+NAMES = [n for n in MODELS.names() if model_info(n).kind == "torch"]
 # Narrow settings for the heavy families, so the contract stays a seconds-long check; the
 # published widths are covered by each family's own test (e.g. test_res3d.py parameter count).
 SMALL = {
@@ -21,10 +21,11 @@ SMALL = {
     "googlenet": {"width": 0.125},
     "ccdn": {"width": 0.125},
 }
-# Models declare their input layout as ``input_spec`` (default: clips "B C T H W"); the dimension
+# Models declare their input layout in their registered ModelInfo (``info.input``); the dimension
 # after B is the one ``in_channels`` sets (the runner reads it from a sample's first dimension).
-# Other dimensions fixed at construction are in ``input_sizes`` (e.g. ccdn's channels per view).
-DEFAULT_SPEC = "B C T H W"
+# Other dimensions fixed at construction name the option that fixes them (``input.sized_by``,
+# e.g. ccdn's channels per view); the inputs here are built from that declaration only, so a
+# wrong declaration fails these tests.
 FREE_SIZES = {"T": 8, "H": 32, "W": 32}
 
 
@@ -41,14 +42,15 @@ def _clips(b: int = 3, c: int = 1, t: int = 8, h: int = 32, w: int = 32) -> torc
     return torch.rand(b, c, t, h, w)
 
 
-def _spec(model) -> list[str]:
-    return getattr(model, "input_spec", DEFAULT_SPEC).split()
+def _spec(name: str) -> list[str]:
+    return list(model_info(name).input.dims)
 
 
-def _inputs(model, b: int = 3, c: int = 1) -> torch.Tensor:
-    """A random input batch in ``model``'s layout with B = b and the ``in_channels`` dimension = c."""
-    spec = _spec(model)
-    sizes = {**FREE_SIZES, **getattr(model, "input_sizes", {}), "B": b, spec[1]: c}
+def _inputs(name: str, b: int = 3, c: int = 1) -> torch.Tensor:
+    """A random input batch in the layout ``name`` declares, with B = b and the ``in_channels`` dimension = c."""
+    spec, entry = _spec(name), MODELS.get(name)
+    fixed = {dim: entry.option(SMALL.get(name, {}), option) for dim, option in entry.info.input.sized_by.items()}
+    sizes = {**FREE_SIZES, **fixed, "B": b, spec[1]: c}
     return torch.rand(*(sizes[d] for d in spec))
 
 
@@ -58,14 +60,14 @@ def test_registry_is_not_empty_and_has_tiny3d():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_entry_has_one_line_docstring(name):
-    doc = (MODELS.get(name).__doc__ or "").strip()
+    doc = (MODELS.get(name).factory.__doc__ or "").strip()
     assert doc and "\n" not in doc, f"{name}: the factory needs a one-line docstring for 'mer4d models list'"
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_factory_signature_names_its_options(name):
     """No **kwargs: recipes' misspelt options are caught by check_options with a did-you-mean."""
-    params = inspect.signature(MODELS.get(name)).parameters
+    params = inspect.signature(MODELS.get(name).factory).parameters
     assert list(params)[:2] == ["num_classes", "in_channels"]
     assert all(p.kind is not inspect.Parameter.VAR_KEYWORD for p in params.values())
     assert all(p.default is not inspect.Parameter.empty for p in list(params.values())[2:])
@@ -74,7 +76,7 @@ def test_factory_signature_names_its_options(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_forward_and_features_shapes(name):
     model = small(name, num_classes=4, in_channels=1)
-    x = _inputs(model)
+    x = _inputs(name)
     assert model(x).shape == (3, 4)
     assert isinstance(model.num_features, int) and model.num_features > 0
     assert model.forward_features(x).shape == (3, model.num_features)
@@ -83,7 +85,7 @@ def test_forward_and_features_shapes(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_backward_reaches_every_parameter(name):
     model = small(name, num_classes=3, in_channels=1)
-    x = _inputs(model, b=4)
+    x = _inputs(name, b=4)
     loss = torch.nn.functional.cross_entropy(model(x), torch.tensor([0, 1, 2, 1]))
     loss.backward()
     for pname, p in model.named_parameters():
@@ -95,7 +97,7 @@ def test_backward_reaches_every_parameter(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_reset_classifier_changes_k(name):
     model = small(name, num_classes=3, in_channels=1)
-    x = _inputs(model, b=2)
+    x = _inputs(name, b=2)
     features = model.eval().forward_features(x)
     model.reset_classifier(7)
     assert model(x).shape == (2, 7)
@@ -105,7 +107,7 @@ def test_reset_classifier_changes_k(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_eval_output_does_not_depend_on_the_batch(name):
     model = small(name, num_classes=3, in_channels=1).eval()
-    x = _inputs(model, b=4)
+    x = _inputs(name, b=4)
     with torch.no_grad():
         together = model(x)
         alone = torch.cat([model(x[i:i + 1]) for i in range(4)])
@@ -116,18 +118,18 @@ def test_eval_output_does_not_depend_on_the_batch(name):
 @pytest.mark.parametrize("change", ["one dimension fewer", "one dimension more"])
 def test_wrong_rank_raises_shape_error(name, change):
     model = small(name, num_classes=3, in_channels=1)
-    good = _inputs(model, b=2)
+    good = _inputs(name, b=2)
     x = good[..., 0] if change == "one dimension fewer" else good.unsqueeze(-1)
     with pytest.raises(ShapeError) as info:
         model(x)
     message = str(info.value)
-    assert "expected" in message and ", ".join(_spec(model)) in message and str(tuple(x.shape)) in message
+    assert "expected" in message and ", ".join(_spec(name)) in message and str(tuple(x.shape)) in message
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_wrong_channel_count_raises_shape_error(name):
     model = small(name, num_classes=3, in_channels=1)
-    x = _inputs(model, c=3)
+    x = _inputs(name, c=3)
     with pytest.raises(ShapeError) as info:
         model(x)
     message = str(info.value)
@@ -137,7 +139,7 @@ def test_wrong_channel_count_raises_shape_error(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_other_in_channels_work(name):
     model = small(name, num_classes=2, in_channels=3)
-    assert model(_inputs(model, b=2, c=3)).shape == (2, 2)
+    assert model(_inputs(name, b=2, c=3)).shape == (2, 2)
 
 
 def test_unknown_model_suggests_close_name():

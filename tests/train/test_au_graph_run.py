@@ -6,6 +6,7 @@ import pytest
 
 from mer4d.core.errors import RecipeError
 from mer4d.data.corpus import Corpus
+from mer4d.losses import au_joint
 from mer4d.models import au_graph
 from mer4d.models.registry import build_model, check_model_params
 from mer4d.recipes.schema import Recipe
@@ -28,19 +29,19 @@ def corpus() -> Corpus:
 
 def test_au_graph_gets_the_data_au_count_a_training_fold_graph_and_the_joint_loss(monkeypatch):
     graphs, epochs = [], []
-    original_set, original_loss = au_graph.AUGraph.set_au_cooccurrence, au_graph.AUGraph.joint_loss
+    original_set, original_loss = au_graph.AUGraph.set_au_cooccurrence, au_joint.au_joint_loss
 
     def spy_set(self, table):
         graphs.append((self.num_aus, np.asarray(table).copy()))
         return original_set(self, table)
 
-    def spy_loss(self, logits, targets, au_targets, loss_fn, epoch):
+    def spy_loss(logits, au_logits, targets, au_targets, loss_fn, epoch, alpha, alpha_step):
         epochs.append(epoch)
-        assert au_targets.shape == (len(targets), 2)
-        return original_loss(self, logits, targets, au_targets, loss_fn, epoch)
+        assert au_targets.shape == au_logits.shape == (len(targets), 2)
+        return original_loss(logits, au_logits, targets, au_targets, loss_fn, epoch, alpha, alpha_step)
 
     monkeypatch.setattr(au_graph.AUGraph, "set_au_cooccurrence", spy_set)
-    monkeypatch.setattr(au_graph.AUGraph, "joint_loss", spy_loss)
+    monkeypatch.setattr(au_joint, "au_joint_loss", spy_loss)
     recipe = Recipe.model_validate({
         "name": "g", "dataset": {"name": "fake", "task": "emotion_multilabel"}, "protocol": {"kind": "loso"},
         "model": {"name": "au_graph", "params": {"width": 4, "sca_channels": 4, "gcn_hidden": 4}},

@@ -80,3 +80,19 @@ def test_mirroring_is_refused_for_multi_view_models():
     recipe = recipe.model_copy(update={"model": ModelCfg(name="ccdn", params={"width": 0.125, "channels": 8})})
     with pytest.raises(RecipeError, match="train.hflip mirrors every view"):
         run_protocol(recipe, load_corpus(recipe), MemoryTracker(), progress=False)
+
+
+def test_a_model_whose_declared_input_has_other_dimensions_than_the_samples_is_refused():
+    from conftest import TINY, TOY_RECIPE
+
+    from mer4d.core.errors import RecipeError
+    from mer4d.data.loading import load_corpus
+    from mer4d.recipes import load_recipe
+    from mer4d.recipes.schema import ModelCfg
+    from mer4d.train.runner import run_protocol
+    from mer4d.train.tracker import MemoryTracker
+
+    recipe = load_recipe(TOY_RECIPE, list(TINY)).recipe
+    recipe = recipe.model_copy(update={"model": ModelCfg(name="googlenet", params={"width": 0.125})})
+    with pytest.raises(RecipeError, match=r"model 'googlenet' eats batches \(B, C, H, W\), i\.e\. samples \(C, H, W\), but this corpus gives samples of shape \(1, 8, 32, 32\)"):
+        run_protocol(recipe, load_corpus(recipe), MemoryTracker(), progress=False)

@@ -6,7 +6,8 @@ from mlflow.tracking import MlflowClient
 
 from mer4d.recipes import load_recipe
 from mer4d.synth.writers.fourdme import write_fourdme
-from mer4d.tracking.session import run_tracked
+from mer4d.tracking.mlflow_tracker import MlflowTracker
+from mer4d.train.experiment import run_experiment
 
 EMOTIONS = ("Positive", "Negative", "Surprise", "Repression", "Others")
 # tiny inputs: the face crop at 24 px, 16 px training crops, width-4 networks, one epoch
@@ -31,7 +32,7 @@ def test_4dme_2d_recipe_on_a_tiny_simulated_4dme(name, tiny_root, store, tmp_pat
     monkeypatch.setenv("MER4D_CACHE", str(tmp_path / "cache"))  # the face cache starts empty
     overrides = [f"dataset.root={tiny_root}", "train.epochs=1", "dataset.au_min_clips=1", *SMALL[name]]
     loaded = load_recipe(REPO / "recipes" / f"{name}.yaml", overrides, profile=None if "lbptop" in name else "quick")
-    tracked = run_tracked(loaded, progress=False)
+    tracked = run_experiment(loaded, MlflowTracker.for_recipe(loaded.recipe), progress=False)
     run = MlflowClient(store).get_run(tracked.run_id)
     classes = tracked.result.classes
     if name.endswith("_au"):

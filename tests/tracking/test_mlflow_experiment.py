@@ -1,4 +1,4 @@
-"""End to end through MLflow: the parent run, one nested run per fold, artifacts, failure, resume."""
+"""run_experiment with the MLflow tracker, end to end: the parent run, one nested run per fold, artifacts, failure, resume."""
 
 import json
 from pathlib import Path
@@ -11,8 +11,14 @@ from sklearn.metrics import accuracy_score, f1_score, recall_score
 
 from mer4d.core.errors import TrackingError
 from mer4d.recipes import load_recipe
-from mer4d.tracking.session import run_tracked
+from mer4d.tracking.mlflow_tracker import MlflowTracker
 from mer4d.tracking.store import DEFAULT_URI, artifact_root, tracking_uri
+from mer4d.train.experiment import run_experiment
+
+
+def run_tracked(loaded, resume=None):
+    """What ``mer4d run`` does: the recipe's experiment with the MLflow tracker its settings pick."""
+    return run_experiment(loaded, MlflowTracker.for_recipe(loaded.recipe), resume=resume)
 
 
 def artifact(client, run_id, path, tmp_path) -> Path:
@@ -21,11 +27,11 @@ def artifact(client, run_id, path, tmp_path) -> Path:
 
 def test_parent_run_holds_pooled_metrics_nested_folds_and_artifacts(store, tmp_path):
     loaded = load_recipe(TOY_RECIPE, TINY)
-    tracked = run_tracked(loaded, progress=False)
+    tracked = run_tracked(loaded)
     client = MlflowClient(store)
     parent = client.get_run(tracked.run_id)
     assert parent.info.status == "FINISHED"
-    children = client.search_runs([tracked.experiment_id], f"tags.`mlflow.parentRunId` = '{tracked.run_id}'")
+    children = client.search_runs([parent.info.experiment_id], f"tags.`mlflow.parentRunId` = '{tracked.run_id}'")
     assert len(children) == len(tracked.result.folds) == 3 and {c.info.status for c in children} == {"FINISHED"}
     assert all("train_loss" in c.data.metrics and "uf1" in c.data.metrics for c in children)
     history = client.get_metric_history(children[0].info.run_id, "train_loss")
@@ -52,14 +58,14 @@ def test_parent_run_holds_pooled_metrics_nested_folds_and_artifacts(store, tmp_p
 
 
 def test_a_crash_marks_the_run_failed_with_the_traceback(store, tmp_path, monkeypatch):
-    import mer4d.tracking.session as session
+    import mer4d.train.experiment as experiment
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(session, "run_protocol", explode)
+    monkeypatch.setattr(experiment, "run_protocol", explode)
     with pytest.raises(RuntimeError, match="disk on fire"):
-        run_tracked(load_recipe(TOY_RECIPE, TINY), progress=False)
+        run_tracked(load_recipe(TOY_RECIPE, TINY))
     client = MlflowClient(store)
     (run,) = client.search_runs([client.get_experiment_by_name("toy_smoke").experiment_id])
     assert run.info.status == "FAILED" and "disk on fire" in run.data.tags["mer4d.error"]
@@ -67,15 +73,42 @@ def test_a_crash_marks_the_run_failed_with_the_traceback(store, tmp_path, monkey
 
 
 def test_resume_refuses_finished_runs_unknown_runs_and_changed_recipes(store):
-    tracked = run_tracked(load_recipe(TOY_RECIPE, TINY), progress=False)
+    tracked = run_tracked(load_recipe(TOY_RECIPE, TINY))
     with pytest.raises(TrackingError, match="already FINISHED"):
-        run_tracked(load_recipe(TOY_RECIPE, TINY), resume=tracked.run_id, progress=False)
+        run_tracked(load_recipe(TOY_RECIPE, TINY), resume=tracked.run_id)
     with pytest.raises(TrackingError, match="no such run"):
-        run_tracked(load_recipe(TOY_RECIPE, TINY), resume="0" * 32, progress=False)
+        run_tracked(load_recipe(TOY_RECIPE, TINY), resume="0" * 32)
     client = MlflowClient(store)
     client.update_run(tracked.run_id, status="RUNNING")  # as after a SIGKILL
     with pytest.raises(TrackingError, match=r"(?s)recipe differs.*epochs: 1\n\+  epochs: 2"):
-        run_tracked(load_recipe(TOY_RECIPE, [*TINY, "train.epochs=2"]), resume=tracked.run_id, progress=False)
+        run_tracked(load_recipe(TOY_RECIPE, [*TINY, "train.epochs=2"]), resume=tracked.run_id)
+
+
+def test_ctrl_c_marks_the_run_and_the_running_fold_killed(store, monkeypatch):
+    import mer4d.train.runner as runner
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "fit", interrupt)  # inside the first fold, after its nested run started
+    with pytest.raises(KeyboardInterrupt):
+        run_tracked(load_recipe(TOY_RECIPE, TINY))
+    client = MlflowClient(store)
+    runs = client.search_runs([client.get_experiment_by_name("toy_smoke").experiment_id])
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    (fold,) = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert parent.info.status == fold.info.status == "KILLED" and "mer4d.error" not in parent.data.tags
+
+
+def test_resume_refuses_a_changed_dataset_and_marks_the_run_failed(store):
+    tracked = run_tracked(load_recipe(TOY_RECIPE, TINY))
+    client = MlflowClient(store)
+    fingerprint = client.get_run(tracked.run_id).data.tags["mer4d.dataset_fingerprint"]
+    client.set_tag(tracked.run_id, "mer4d.dataset_fingerprint", "0123456789abcdef")
+    client.update_run(tracked.run_id, status="RUNNING")  # as after a SIGKILL
+    with pytest.raises(TrackingError, match=f"dataset changed since the run started \\(fingerprint 0123456789abcdef -> {fingerprint}\\)"):
+        run_tracked(load_recipe(TOY_RECIPE, TINY), resume=tracked.run_id)
+    assert client.get_run(tracked.run_id).info.status == "FAILED"
 
 
 def test_store_resolution_order(monkeypatch):
@@ -91,14 +124,14 @@ def test_report_lists_the_newest_finished_run_per_recipe(store):
     from mer4d.tracking.report import latest_runs, markdown_table
 
     assert "No finished runs" in markdown_table(latest_runs())
-    first = run_tracked(load_recipe(TOY_RECIPE, TINY), progress=False)
-    second = run_tracked(load_recipe(TOY_RECIPE, TINY), progress=False)
+    first = run_tracked(load_recipe(TOY_RECIPE, TINY))
+    second = run_tracked(load_recipe(TOY_RECIPE, TINY))
     table = latest_runs()
     assert list(table["run"]) == [second.run_id] and first.run_id != second.run_id
     text = markdown_table(table)
     assert text.splitlines()[0].startswith("| experiment | recipe |") and f"{second.result.metrics['uf1']:.3f}" in text
     # a --set variant (e.g. a single-view model) gets its own row; placement overrides do not
-    third = run_tracked(load_recipe(TOY_RECIPE, [*TINY, "train.lr=0.01"]), progress=False)
+    third = run_tracked(load_recipe(TOY_RECIPE, [*TINY, "train.lr=0.01"]))
     table = latest_runs(per_class=True)
     assert set(table["run"]) == {second.run_id, third.run_id}
     assert "train.lr=0.01" in table.loc[table["run"] == third.run_id, "variant"].iat[0]
