@@ -86,7 +86,7 @@ def test_a_model_whose_declared_input_has_other_dimensions_than_the_samples_is_r
     from conftest import TINY, TOY_RECIPE
 
     from mer4d.core.errors import RecipeError
-    from mer4d.data.loading import load_corpus
+    from mer4d.pipeline import load_corpus
     from mer4d.recipes import load_recipe
     from mer4d.recipes.schema import ModelCfg
     from mer4d.train.runner import run_protocol

@@ -33,7 +33,7 @@ import pytest
 import torch
 
 from mer4d.data.corpus import Corpus
-from mer4d.data.loading import load_corpus
+from mer4d.pipeline import load_corpus
 from mer4d.data.protocols import Fold, subject_keys
 from mer4d.models.au_graph import AUGraph
 from mer4d.models.lbptop_svm import LBPTOPSVM

@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 
 from mer4d.core.errors import DataError
-from mer4d.data.datasets.smic import (
+from mer4d.data.datasets.smic_clips import (
     _CLIP_NAME,
     _SUBJECT_DIR,
     CODES,
