@@ -10,11 +10,17 @@ import click
 @click.option("--uri", default=None, help="Tracking URI; default MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db.")
 @click.option("--per-class", is_flag=True, help="Add per-class F1 and accuracy columns (4DME Tables 6-8 layout).")
 @click.option("--tables", is_flag=True, help="Print the 4DME paper's Table 5 (AU detection) and Table 6 (emotions): methods x classes, F1 / accuracy.")
-def report(experiments: tuple[str, ...], uri: str | None, per_class: bool, tables: bool) -> None:
+@click.option("--megc2019", "megc", is_flag=True, help="Print the MEGC2019 table: UF1 / UAR on the composite, CASME II, SAMM and SMIC.")
+def report(experiments: tuple[str, ...], uri: str | None, per_class: bool, tables: bool, megc: bool) -> None:
     """Print a markdown table of the newest finished run of each recipe and --set variant."""
-    from mer4d.tracking.report import PAPER_TABLES, latest_runs, markdown_table, paper_table
+    from mer4d.tracking.report import PAPER_TABLES, latest_runs, markdown_table, megc2019_table, paper_table
 
-    runs = latest_runs(uri, list(experiments) or None, per_class=per_class or tables)
+    runs = latest_runs(uri, list(experiments) or None, per_class=per_class or tables or megc)
+    if megc:
+        table = megc2019_table(runs)
+        click.echo("\n### MEGC2019 (composite-database evaluation, LOSO; UF1 / UAR pooled over all folds)\n")
+        click.echo(markdown_table(table) if not table.empty else "_No finished megc2019 run in the store: run recipes/megc2019_lbptop.yaml._")
+        return
     if not tables:
         click.echo(markdown_table(runs))
         return

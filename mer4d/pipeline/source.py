@@ -68,8 +68,9 @@ def check_dataset_cfg(cfg: DatasetCfg) -> None:
     """Cheap checks of a recipe's dataset section before anything is read: the dataset, its
     options, label scheme and modality exist (each a did-you-mean error naming the key)."""
     spec = DATASETS.get(cfg.name)
+    own = inspect.signature(spec.scan).parameters if spec.scan is not None else {}
     for key, home in SHARED_KEYS.items():
-        if key in cfg.params:
+        if key in cfg.params and key not in own:  # CASME II's own `frames` (cropped/raw) is a scan option
             raise RecipeError(f"dataset.params.{key}: set {home} instead (it is shared by every dataset)")
     if spec.scan is not None:
         check_options(spec.scan, cfg.params, f"dataset.params (dataset '{spec.name}')", reserved=("root", "seed"))

@@ -40,6 +40,8 @@ def latest_runs(uri: str | None = None, experiments: list[str] | None = None, pe
                 **{label: run.data.metrics.get(key) for key, label in COLUMNS.items()},
                 **({"task": run.data.params.get("dataset.task", "")} if per_class else {}),
                 **({k: v for k, v in sorted(run.data.metrics.items()) if k.startswith(("f1_", "acc_"))} if per_class else {}),
+                **({"dataset": run.data.params.get("dataset.name", "")} if per_class else {}),
+                **({k: v for k, v in sorted(run.data.metrics.items()) if "/" in k} if per_class else {}),
             })
     table = pd.DataFrame(rows)
     if table.empty:
@@ -97,3 +99,26 @@ def _pair(f1, acc) -> str:
     if f1 is None or pd.isna(f1):
         return ""
     return f"{f1:.3f} / {acc:.3f}"
+
+
+MEGC2019_SOURCES = {"casme2": "CASME II", "samm": "SAMM", "smic": "SMIC"}
+
+
+def megc2019_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """The MEGC2019 table: per method, UF1 / UAR on the composite and on each source database.
+
+    ``runs`` is :func:`latest_runs` with ``per_class=True``; the per-database numbers are the same
+    composite LOSO run's predictions restricted to that database's clips (the guideline's
+    sub-database rows), logged as ``casme2/uf1`` etc. Methods are ordered by composite UF1.
+    """
+    chosen = runs[runs["dataset"] == "megc2019"] if not runs.empty and "dataset" in runs else pd.DataFrame()
+    if chosen.empty:
+        return pd.DataFrame()
+    rows = []
+    for _, run in chosen.iterrows():
+        method = run["recipe"] + (f" [{run['variant']}]" if run["variant"] else "") + (f" ({run['profile']})" if run["profile"] else "")
+        row = {"method": method, "composite UF1": run["UF1"], "composite UAR": run["UAR"]}
+        for key, title in MEGC2019_SOURCES.items():
+            row[f"{title} UF1"], row[f"{title} UAR"] = run.get(f"{key}/uf1"), run.get(f"{key}/uar")
+        rows.append({**row, "run": run["run"]})
+    return pd.DataFrame(rows).sort_values("composite UF1", ascending=False, na_position="last").reset_index(drop=True)

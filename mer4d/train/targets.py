@@ -71,6 +71,8 @@ def encode_targets(index: pd.DataFrame, task: str, classes: tuple[str, ...]) -> 
 def prediction_table(index: pd.DataFrame, fold: str, targets: np.ndarray, scores: np.ndarray, classes: tuple[str, ...], task: str) -> pd.DataFrame:
     """Predictions of one fold. ``index`` holds the test rows; ``scores`` is (N, K) probabilities."""
     table = pd.DataFrame({"clip_id": index["clip_id"].to_numpy(), "subject": index["subject"].to_numpy(), "fold": fold})
+    if index.attrs.get("composite"):
+        table["dataset"] = index["dataset"].to_numpy()  # composite data: the per-database rows of the MEGC2019 table
     names = np.array(classes, dtype=object)
     if task in MULTILABEL_TASKS:
         # Every 4DME clip has at least one emotion (Others when nothing else); AU sets can be empty.
@@ -101,6 +103,10 @@ def table_metrics(table: pd.DataFrame, classes: tuple[str, ...], task: str) -> d
     out.update({f"f1_{c}": float(v) for c, v in zip(classes, per_class_f1(y_true, y_pred, len(classes)), strict=True)})
     if table["fold"].nunique() > 1:
         out.update(per_fold_means(y_true, y_pred, table["fold"].to_numpy(), len(classes)))
+    if "dataset" in table:  # composite data (MEGC2019): each source database scored on its own clips of the same run
+        for name, rows in table.groupby("dataset", sort=True):
+            part = single_label_scores(y_true[rows.index], y_pred[rows.index], len(classes))
+            out.update({f"{name}/{k}": v for k, v in part.items()})
     return out
 
 

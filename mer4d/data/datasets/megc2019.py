@@ -107,7 +107,9 @@ def scan(root: Path, *, casme2: str | None = None, samm: str | None = None, smic
         rows += _match(wanted, index, source, gt_where, problems)
     if not rows:
         raise DataError(f"{NAME} at {root}: none of the {len(truth)} ground-truth clips was found in the sources")
-    return validate_index(pd.DataFrame(rows), source=f"{NAME} at {root}"), problems
+    index = validate_index(pd.DataFrame(rows), source=f"{NAME} at {root}")
+    index.attrs["composite"] = True  # predictions then carry the source database (per-database MEGC2019 rows)
+    return index, problems
 
 
 def _ground_truth(root: Path, given: str | None) -> tuple[str, str, list[Problem]]:
