@@ -17,12 +17,11 @@ with the default domains (dpi, edpi, texture) that is a 3-channel "cross-domain"
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 
-from mer4d.core.containers import MeshSeq
+from mer4d.core.containers import Mesh, MeshSeq
 from mer4d.core.errors import RecipeError
 from mer4d.preprocess.domains import EDPI_METHODS, dpi, edpi, gray_texture
 
@@ -54,13 +53,11 @@ class MeshViewSettings:
             raise RecipeError(f"render.align: expected auto, landmarks, icp or none, got {self.align!r}")
 
 
-@functools.lru_cache(maxsize=1)
-def canonical_template():
-    """The ICP target: the simulator's average face, which defines the canonical frame."""
-    from mer4d.synth.face import make_face
-    from mer4d.synth.identity import Identity
+def canonical_template() -> Mesh:
+    """The ICP target: the average face shipped with :mod:`mer4d.geometry.template`, which defines the canonical frame."""
+    from mer4d.geometry.template import canonical_face_mesh
 
-    return make_face(Identity(), "quick").mesh
+    return canonical_face_mesh()
 
 
 def prepare_clip(seq: MeshSeq, settings: MeshViewSettings) -> MeshSeq:
