@@ -1,9 +1,14 @@
 """``mer4d render``: look at a mesh, a mesh sequence or a dataset clip from the left / front / right views.
 
 INPUT is one mesh file (anything trimesh reads: textured OBJ, vertex-coloured PLY, bare meshes),
-a folder of per-frame meshes, or a clip id of a 4DME-layout dataset given with ``--root``. Every
-view is framed on the geometry it shows (orthographic, centred on the projected bounding box, the
-extent from its size), so a mesh in metres renders the same as one in millimetres.
+a folder of per-frame meshes, or a clip id of a 4DME-layout dataset given with ``--root``. Files
+are read by :mod:`mer4d.data.readers.mesh_seq` (one file leniently: scenes are merged, a texture
+that cannot be loaded is a note), and the images come from the 4D pipeline's own chain
+(:mod:`mer4d.preprocess.mesh_views`: alignment, framing from the clip's extent, each view cut to
+its own face box, DPI / E-DPI / gray texture, dynamic images), so the depth, E-DPI and dynamic
+images written here are the ones the models are trained on. The face box is the union over the
+frames rendered: with ``--all-frames`` or ``--dynamic`` that is the whole clip, as in training.
+Texture frames are shown in colour; the models (and the texture dynamic image) see their gray.
 
 Only click is imported at module level: ``mer4d --help`` and ``mer4d render --help`` stay fast.
 """
@@ -19,9 +24,11 @@ RENDER_CHUNK = 8  # frames per render call
 
 VIEWS = ("left", "front", "right")
 DOMAINS = ("depth", "edpi", "texture", "normals")
+PIPELINE_DOMAIN = {"depth": "dpi", "edpi": "edpi", "texture": "texture"}  # CLI name -> mesh_views domain; normals are CLI-only
 ALIGN = ("auto", "landmarks", "icp", "none")
-BACKENDS = ("auto", "open3d", "pytorch3d")  # as mer4d.render.BACKENDS, repeated so --help imports nothing
-MARGIN = 1.06  # the image side is this much wider than the mesh's projection
+# As mer4d.render.BACKENDS and mer4d.preprocess.domains.EDPI_METHODS, repeated so --help imports nothing.
+BACKENDS = ("auto", "open3d", "pytorch3d")
+EDPI_METHODS = ("highpass", "clahe", "mix")
 MAX_LISTED = 30  # print every file written up to this many, then a summary
 
 
@@ -51,6 +58,8 @@ def _names(kind: str, known: tuple[str, ...]):
 @click.option("--yaw", type=click.FloatRange(-180.0, 180.0), default=30.0, show_default=True, help="Yaw of the side views, degrees.")
 @click.option("--domains", default="depth,texture", show_default=True, callback=_names("domain", DOMAINS),
               help="Comma-separated among depth (the DPI), edpi, texture, normals (RGB = (n + 1) / 2).")
+@click.option("--edpi", "edpi_method", type=click.Choice(EDPI_METHODS), default="highpass", show_default=True,
+              help="E-DPI method, as the recipe's render.edpi (mix: gray texture x DPI).")
 @click.option("--size", type=click.IntRange(8, 4096), default=224, show_default=True, help="Image side in pixels.")
 @click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True, help="Renderer.")
 @click.option("--align", type=click.Choice(ALIGN), default=None,
@@ -60,24 +69,34 @@ def _names(kind: str, known: tuple[str, ...]):
 @click.option("--all-frames", is_flag=True, help="Write every frame, not only onset / middle (apex) / last.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("render_out"), show_default=True, help="Output folder.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar for sequences (on stderr).")
-def render(source: str, root: Path | None, views: tuple[str, ...], yaw: float, domains: tuple[str, ...], size: int, backend: str,
-           align: str | None, dynamic: bool, all_frames: bool, out: Path, progress: bool) -> None:
+def render(source: str, root: Path | None, views: tuple[str, ...], yaw: float, domains: tuple[str, ...], edpi_method: str, size: int,
+           backend: str, align: str | None, dynamic: bool, all_frames: bool, out: Path, progress: bool) -> None:
     """Render INPUT (a mesh file, a folder of per-frame meshes, or a clip id with --root) to PNGs and a contact sheet."""
     seq, label, keys, default_align = _load_input(source, root)
     align = align or default_align
     if dynamic and len(seq) < 2:
         raise click.UsageError(f"--dynamic needs a sequence of at least 2 frames; {label} has {len(seq)}")
+    settings = _settings(views, yaw, domains, edpi_method, size, backend, align)
     if align != "none":
-        seq = _align(seq, align, label)
+        seq = _align(seq, settings, label)
     shown = list(range(len(seq))) if all_frames else keys
     rendered = sorted(set(range(len(seq)))) if dynamic else sorted(set(shown))
-    images = _render(seq, rendered, views, yaw, domains, size, backend, progress)
+    images = _render(seq, rendered, settings, domains, progress)
     written = _write_frames(images, seq, rendered, shown, domains, out)
-    dynamics = _dynamic_images(images, domains) if dynamic else {}
+    dynamics = _dynamic_images(images, settings, domains) if dynamic else {}
     written += _write_dynamic(dynamics, views, out)
-    sheet = _contact_sheet(images, dynamics, seq, rendered, keys, views, domains, out / "contact_sheet.png",
-                           f"{label} | {len(seq)} frame(s) | align {align} | {images['backend']} | {size} px")
+    title = f"{label} | {len(seq)} frame(s) | align {align} | {images['backend']} | {size} px" + (f" | E-DPI {edpi_method}" if "edpi" in domains else "")
+    sheet = _contact_sheet(images, dynamics, seq, rendered, keys, views, domains, out / "contact_sheet.png", title)
     _report(written + [sheet], out, f"{label}: {len(rendered)} of {len(seq)} frame(s) rendered")
+
+
+def _settings(views: tuple[str, ...], yaw: float, domains: tuple[str, ...], edpi_method: str, size: int, backend: str, align: str) -> Any:
+    """The :class:`MeshViewSettings` the pipeline would use for these options (the face is cropped when aligned)."""
+    from mer4d.preprocess.mesh_views import MeshViewSettings
+
+    wanted = tuple(PIPELINE_DOMAIN[d] for d in domains if d in PIPELINE_DOMAIN) or ("dpi",)  # normals alone still need the mask
+    return MeshViewSettings(views=views, yaw_deg=yaw, size=size, domains=wanted, edpi=edpi_method, align=align, crop=align != "none",
+                            backend=backend)
 
 
 def _load_input(source: str, root: Path | None) -> tuple[Any, str, list[int], str]:
@@ -97,18 +116,24 @@ def _load_input(source: str, root: Path | None) -> tuple[Any, str, list[int], st
         return seq, f"{path.name}/", _three(len(seq)), "auto"
     if not path.is_file():
         raise DataError(f"{path} is neither a regular file nor a folder")
-    return _read_single(path), path.name, [0], "none"
+    from mer4d.data.readers.mesh_seq import read_mesh_file
+
+    notes: list[str] = []
+    seq = read_mesh_file(path, lenient=True, notes=notes)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    return seq, path.name, [0], "none"
 
 
-def _align(seq: Any, align: str, label: str) -> Any:
+def _align(seq: Any, settings: Any, label: str) -> Any:
     """The pipeline's clean -> align -> face crop; a failure says how to just look at the mesh."""
     from mer4d.geometry import GeometryError
-    from mer4d.preprocess.mesh_views import MeshViewSettings, prepare_clip
+    from mer4d.preprocess.mesh_views import prepare_clip
 
     try:
-        return prepare_clip(seq, MeshViewSettings(align=align))
+        return prepare_clip(seq, settings)
     except GeometryError as exc:
-        raise GeometryError(f"--align {align} could not align {label} to the canonical face: {exc} Alignment expects a face mesh in "
+        raise GeometryError(f"--align {settings.align} could not align {label} to the canonical face: {exc} Alignment expects a face mesh in "
                             "millimetres; pass --align none to render the mesh as it is.") from exc
 
 
@@ -133,135 +158,67 @@ def _load_clip(clip: str, root: Path) -> tuple[Any, str, list[int], str]:
     row = hit.iloc[0]
     if not isinstance(row["mesh_dir"], str):
         raise DataError(f"clip {clip!r} has no mesh folder under {root} (expected mesh_{row['kind']}/{row['subject']}/{row['clip_name']}/)")
-    seq = read_mesh_seq(row["mesh_dir"], first=int(row["onset"]), last=int(row["offset"]))
+    seq = read_mesh_seq(row["mesh_dir"], first=int(row["onset"]), last=int(row["offset"]), fps=float(row["fps"]))
     numbers = list(seq.frame_numbers)
     keys = sorted({numbers.index(n) for n in (row["onset"], row["apex"], row["offset"]) if n in numbers})
     return seq, f"{clip} ({row['kind']}, frames {row['onset']}-{row['apex']}-{row['offset']}, {row['emotion']})", keys or [0], "auto"
 
 
-def _read_single(path: Path) -> Any:
-    """One mesh file of any format trimesh reads -> a one-frame MeshSeq (texture or colours when it has them)."""
-    import numpy as np
+def _render(seq: Any, positions: list[int], settings: Any, domains: tuple[str, ...], progress: bool) -> dict[str, Any]:
+    """Render ``positions`` of ``seq`` through the pipeline's chain.
 
-    from mer4d.core.containers import MeshSeq
-    from mer4d.core.errors import DataError
-    from mer4d.core.optional import require
-
-    trimesh = require("trimesh", purpose="reading meshes")
-    try:
-        loaded = trimesh.load(str(path), process=False)
-    except Exception as exc:  # trimesh raises many types (ValueError, KeyError, IndexError...) on bad files
-        raise DataError(f"{path} cannot be read as a mesh; trimesh says: {type(exc).__name__}: {exc}") from exc
-    found = type(loaded).__name__
-    if isinstance(loaded, trimesh.Scene):  # several objects: one mesh, each placed by the scene graph
-        parts = [g for g in loaded.dump() if isinstance(g, trimesh.Trimesh) and len(g.faces)]
-        found = f"a scene of {len(loaded.geometry)} geometries"
-        loaded = parts[0] if len(parts) == 1 else trimesh.util.concatenate(parts) if parts else None
-    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
-        raise DataError(f"{path} holds no triangle faces (trimesh read {found}); expected a triangle mesh, not an empty file or a point cloud")
-    vertices = np.asarray(loaded.vertices, dtype=np.float32)
-    uvs, texture, colors = _appearance(loaded.visual, len(vertices))
-    return MeshSeq(vertices[None], np.asarray(loaded.faces, dtype=np.int64), 1.0, uvs=uvs, texture=texture, colors=colors,
-                   frame_numbers=np.zeros(1, dtype=np.int64))
-
-
-def _appearance(visual: Any, count: int) -> tuple[Any, Any, Any]:
-    """(uvs, texture, colors) from a trimesh visual; bare meshes give (None, None, None) and render shaded."""
-    import numpy as np
-
-    kind = getattr(visual, "kind", None)
-    if kind == "texture":
-        material = getattr(visual, "material", None)
-        image = getattr(material, "image", None) or getattr(material, "baseColorTexture", None)
-        uv = getattr(visual, "uv", None)
-        if image is not None and uv is not None and len(uv) == count:
-            return np.asarray(uv, dtype=np.float32), np.asarray(image.convert("RGB"), dtype=np.uint8), None
-        click.echo("note: the mesh has a material but no usable texture image/UVs; rendering shaded gray", err=True)
-    elif kind in ("vertex", "face"):
-        return None, None, np.asarray(visual.vertex_colors, dtype=np.uint8)[:, :3].copy()
-    return None, None, None
-
-
-def _framed_rig(vertices: Any, views: tuple[str, ...], yaw: float, size: int) -> Any:
-    """Orthographic rig whose every view is centred on the projection of ``vertices`` (T, N, 3) and fits it.
-
-    Units do not matter: extent, target and distance all come from the mesh's own size.
+    Returns the pipeline's domain frames (T', V, size, size) ("dpi", "edpi", "texture" gray, "mask"),
+    the CLI's images by CLI domain name ("depth", "edpi", "texture" RGB, "normals" RGB), the
+    backend name and the view names.
     """
-    import dataclasses
-
-    import numpy as np
-
-    from mer4d.core.errors import DataError
-    from mer4d.render import Rig, camera_frame
-
-    rig = Rig.from_names(views, yaw_deg=yaw, size=size)
-    axes = np.concatenate([camera_frame(v)[1] for v in rig.views]).T  # (3, 3V): right, up, forward per view
-    low, high = np.full(axes.shape[1], np.inf), np.full(axes.shape[1], -np.inf)
-    for frame in vertices:  # per frame: long sequences never hold all projections at once
-        proj = frame.astype(np.float64) @ axes
-        low, high = np.minimum(low, proj.min(axis=0)), np.maximum(high, proj.max(axis=0))
-    framed = []
-    for v, view in enumerate(rig.views):
-        lo, hi = low[3 * v : 3 * v + 3], high[3 * v : 3 * v + 3]
-        extent = float(max(hi[0] - lo[0], hi[1] - lo[1])) * MARGIN
-        if not np.isfinite(extent) or extent <= 0:
-            raise DataError(f"the mesh has no size in the {view.name} view (all vertices project to one point); nothing to frame")
-        target = axes[:, 3 * v : 3 * v + 3] @ ((lo + hi) / 2.0)
-        # The eye sits in front of the nearest point whatever the units: depth = z - mid + distance > 0.
-        distance = float(hi[2] - lo[2]) + extent
-        framed.append(dataclasses.replace(view, extent_mm=extent, distance_mm=distance, target=tuple(float(c) for c in target)))
-    return Rig(tuple(framed))
-
-
-def _render(seq: Any, positions: list[int], views: tuple[str, ...], yaw: float, domains: tuple[str, ...], size: int,
-            backend: str, progress: bool) -> dict[str, Any]:
-    """Render ``positions`` of ``seq``; returns the domain images (T', V, H, W[, 3]) plus mask, gray and backend name."""
     import numpy as np
     from tqdm import tqdm
 
     from mer4d.core.containers import MeshSeq
-    from mer4d.preprocess.domains import dpi, edpi, gray_texture
-    from mer4d.preprocess.mesh_views import MeshViewSettings
-    from mer4d.render import get_renderer
+    from mer4d.preprocess.mesh_views import domain_frames, render_domains, view_rig
+    from mer4d.render import Rendered, get_renderer
 
-    renderer = get_renderer(backend)
+    renderer = get_renderer(settings.backend)
+    rig = view_rig(seq, settings)  # from the whole clip, whichever frames are shown
+    wanted = render_domains(settings) + (("normals",) if "normals" in domains else ())
     chosen = seq.vertices[positions]
-    rig = _framed_rig(chosen, views, yaw, size)
-    wanted = ("depth", "texture", "normals") if "normals" in domains else ("depth", "texture")
     parts = []
     # Chunks of frames: one render call each (batched backends batch them), a progress step per chunk.
     chunks = [chosen[i : i + RENDER_CHUNK] for i in range(0, len(chosen), RENDER_CHUNK)]
     for chunk in tqdm(chunks, desc=f"rendering {len(chosen)} frames", unit="chunk", disable=not progress or len(chunks) < 2):
         parts.append(renderer.render(MeshSeq(chunk, seq.faces, seq.fps, uvs=seq.uvs, texture=seq.texture, colors=seq.colors), rig, wanted))
-    mask = np.concatenate([p.mask for p in parts])
-    texture = np.concatenate([p.texture for p in parts])
-    images = {"mask": mask, "texture": texture, "gray": gray_texture(texture, mask), "backend": renderer.name, "views": rig.names}
-    depth = np.concatenate([p.depth for p in parts])
-    images["depth"] = dpi(depth, mask)
-    if "edpi" in domains:
-        images["edpi"] = edpi(images["depth"], mask, MeshViewSettings().edpi)
+
+    def joined(name: str) -> Any:
+        arrays = [getattr(p, name) for p in parts]
+        return None if arrays[0] is None else np.concatenate(arrays)
+
+    out = Rendered(depth=joined("depth"), texture=joined("texture"), normals=joined("normals"), mask=joined("mask"), view_names=rig.names)
+    extras = {}
+    if "texture" in domains:
+        extras["rgb"] = out.texture
     if "normals" in domains:
-        rgb = np.clip((np.concatenate([p.normals for p in parts]) + 1.0) / 2.0, 0.0, 1.0)
-        images["normals"] = np.where(mask[..., None], rgb, 0.0).astype(np.float32)
-    return images
+        rgb = np.clip((out.normals + 1.0) / 2.0, 0.0, 1.0)
+        extras["normals"] = np.where(out.mask[..., None], rgb, 0.0).astype(np.float32)
+    frames = domain_frames(out, settings, extras)
+    shown = {"depth": "dpi", "edpi": "edpi", "texture": "rgb", "normals": "normals"}
+    images = {d: frames[shown[d]] for d in domains}
+    return {**images, "frames": frames, "backend": renderer.name, "views": rig.names}
 
 
-def _dynamic_images(images: dict[str, Any], domains: tuple[str, ...]) -> dict[str, Any]:
+def _dynamic_images(images: dict[str, Any], settings: Any, domains: tuple[str, ...]) -> dict[str, Any]:
     """{domain: (V, H, W) or (V, H, W, 3)} dynamic images in [0, 1], each normalised per view and domain."""
     import numpy as np
 
     from mer4d.preprocess.dynamic import dynamic_image
     from mer4d.preprocess.mesh_views import dynamic_images
 
-    out = {}
-    for domain in domains:
-        if domain == "normals":  # one RGB dynamic image: the three channels share one range
-            clip = np.ascontiguousarray(images["normals"].transpose(1, 0, 4, 2, 3))  # (V, T, 3, H, W)
-            out[domain] = dynamic_image(clip, dim=1, normalize="minmax", percentiles=(1.0, 99.0))
-            out[domain] = np.clip(out[domain].transpose(0, 2, 3, 1), 0.0, 1.0)
-        else:  # the pipeline's pooling (mesh_views), one domain at a time; texture as gray, as the models see it
-            out[domain] = dynamic_images({domain: images["gray" if domain == "texture" else domain]}, (domain,))[:, 0]
-    return out
+    pooled = dynamic_images(images["frames"], settings.domains)  # the pipeline's images; texture as gray, as the models see it
+    out = {d: pooled[:, settings.domains.index(PIPELINE_DOMAIN[d])] for d in domains if d in PIPELINE_DOMAIN}
+    if "normals" in domains:  # one RGB dynamic image: the three channels share one range
+        clip = np.ascontiguousarray(images["normals"].transpose(1, 0, 4, 2, 3))  # (V, T, 3, H, W)
+        rgb = dynamic_image(clip, dim=1, normalize="minmax", percentiles=(1.0, 99.0))
+        out["normals"] = np.clip(rgb.transpose(0, 2, 3, 1), 0.0, 1.0)
+    return {d: out[d] for d in domains}
 
 
 def _save(path: Path, image: Any) -> Path:

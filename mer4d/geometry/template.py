@@ -9,18 +9,41 @@ average adult (``mer4d.synth.identity.Identity()`` defaults, about 140 mm wide, 
 interpupillary distance) mirrored to exact symmetry and rounded to 0.1 mm; they are written out
 here so that this package does not depend on the simulator.
 
-Names follow :data:`mer4d.synth.face.LANDMARK_NAMES`; "left" is the subject's left (+X).
+The same average face, as a surface, is the ICP target for clips without landmarks
+(:func:`canonical_face_mesh`). It ships as package data (``assets/canonical_face.npz``) made by
+``tools/make_canonical_face.py`` from the simulator, so that real data never runs simulator code;
+``tests/geometry/test_canonical_face.py`` fails when the simulator's face drifts from the file.
+
+Landmark names are :data:`LANDMARK_NAMES`; "left" is the subject's left (+X).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
+from importlib import resources
 from types import MappingProxyType
 
 import numpy as np
 
-from mer4d.core.errors import UnknownNameError
+from mer4d.core.containers import Mesh
+from mer4d.core.errors import DataError, UnknownNameError
 from mer4d.core.registry import did_you_mean
+
+LANDMARK_NAMES: tuple[str, ...] = (
+    "brow_inner_left", "brow_inner_right", "brow_mid_left", "brow_mid_right", "brow_outer_left", "brow_outer_right",
+    "eye_inner_left", "eye_inner_right", "eye_outer_left", "eye_outer_right",
+    "upper_lid_left", "upper_lid_right", "lower_lid_left", "lower_lid_right",
+    "nose_bridge", "nose_tip", "nostril_left", "nostril_right", "cheek_left", "cheek_right",
+    "mouth_corner_left", "mouth_corner_right", "upper_lip", "lower_lip", "chin",
+)
+"""The named facial landmarks mer4d knows, in a fixed order (the simulator's
+:meth:`~mer4d.synth.face.FaceModel.landmark_positions` order, the per-clip landmark files'
+names); "left" is the subject's left (+X)."""
+
+CANONICAL_FACE_FILE = "assets/canonical_face.npz"
+"""The template surface, relative to this package: ``vertices`` (N, 3) float32 mm and ``faces``
+(F, 3) int32, counter-clockwise seen from outside, in the canonical frame."""
 
 _LEFT: dict[str, tuple[float, float, float]] = {
     # name (subject's left side, +X): position mm; the right side is the mirror image (-X).
@@ -87,3 +110,28 @@ def canonical_landmarks(names: Iterable[str] = ALIGNMENT_LANDMARKS) -> np.ndarra
             raise UnknownNameError(f"no canonical position for landmark {name!r}{hint} Known: {', '.join(CANONICAL_LANDMARKS)}. "
                                    "Fix: pick known names, or pass your own template mapping name -> (x, y, z).")
     return np.array([CANONICAL_LANDMARKS[n] for n in names], dtype=np.float64).reshape(-1, 3)
+
+
+@functools.lru_cache(maxsize=1)
+def canonical_face_mesh() -> Mesh:
+    """The average face surface in the canonical frame: the ICP target for clips without landmarks.
+
+    Returns:
+        a :class:`Mesh` (vertices float32 mm, faces int64), read-only arrays, no texture; the same
+        object on every call.
+
+    Raises:
+        DataError: the packaged file is missing or damaged (a broken install).
+    """
+    path = resources.files("mer4d.geometry").joinpath(CANONICAL_FACE_FILE)
+    try:
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
+            vertices, faces = data["vertices"], data["faces"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise DataError(f"the canonical face template {path} cannot be read ({type(exc).__name__}: {exc}); expected an .npz with "
+                        "'vertices' (N, 3) float32 and 'faces' (F, 3) int32. Reinstall mer4d, or regenerate it with "
+                        "python tools/make_canonical_face.py.") from exc
+    mesh = Mesh(np.asarray(vertices, dtype=np.float32), np.asarray(faces, dtype=np.int64))
+    for array in (mesh.vertices, mesh.faces):
+        array.flags.writeable = False  # shared by every caller through the cache
+    return mesh

@@ -1,7 +1,7 @@
 """Onset-frame landmarks for face alignment: a dataset's landmark file, MediaPipe FaceMesh, or Haar.
 
 Every source returns :class:`Landmarks`: pixel ``(x, y)`` positions named as in
-:data:`mer4d.synth.face.LANDMARK_NAMES` ("eye_inner_left", "nose_tip", ...) plus
+:data:`mer4d.geometry.template.LANDMARK_NAMES` ("eye_inner_left", "nose_tip", ...) plus
 "eye_centre_left" / "eye_centre_right". "left" is always the SUBJECT's left, which is on the image
 right in a frontal (unmirrored) view. Models are the ones shipped inside the wheels
 (``algorithms.md`` §13): OpenCV's Haar cascades, MediaPipe <= 0.10.21's FaceMesh; nothing is

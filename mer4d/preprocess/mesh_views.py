@@ -2,14 +2,18 @@
 
 Steps (DESIGN §7, ``algorithms.md`` §1-2), each decided once per clip:
 
-1. clean, align to the canonical frontal pose (landmarks when the clip has them, else ICP
-   against the canonical template face), crop the face (:mod:`mer4d.geometry`);
-2. render left / front / right orthographic views (yaw ``±yaw_deg``) at ``oversample x size``;
-3. give every view its own face crop: the square around the union of its face mask over the
-   clip, resized to ``size x size``;
-4. domains per view and frame (:mod:`mer4d.preprocess.domains`): DPI, E-DPI, gray texture;
-5. approximate rank pooling over time, then min-max to [0, 1] per (view, domain) after clipping
-   to the 1st-99th percentiles (a few rim pixels must not set the range).
+1. :func:`prepare_clip`: clean, align to the canonical frontal pose (landmarks when the clip has
+   them, else ICP against the canonical template face), crop the face (:mod:`mer4d.geometry`);
+2. :func:`view_rig`, :func:`render_domains`: render left / front / right orthographic views
+   (yaw ``±yaw_deg``) at ``oversample x size``, framed from the clip's extent;
+3. :func:`domain_frames`: domains per view and frame (:mod:`mer4d.preprocess.domains`): DPI,
+   E-DPI, gray texture; then every view gets its own face crop: the square around the union of
+   its face mask over the clip, resized to ``size x size``;
+4. :func:`dynamic_images`: approximate rank pooling over time, then min-max to [0, 1] per
+   (view, domain) after clipping to the 1st-99th percentiles (a few rim pixels must not set the range).
+
+:func:`view_frames` is steps 2-3; ``mer4d render`` runs the same functions, so what it shows is
+what the models get.
 
 The result, ``(V, D, H, W)`` float32, stacks the D domain dynamic images of a view as channels:
 with the default domains (dpi, edpi, texture) that is a 3-channel "cross-domain" image per view.
@@ -17,16 +21,21 @@ with the default domains (dpi, edpi, texture) that is a 3-channel "cross-domain"
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mer4d.core.containers import MeshSeq
-from mer4d.core.errors import RecipeError
+from mer4d.core.containers import Mesh, MeshSeq
+from mer4d.core.errors import DataError, RecipeError
 from mer4d.preprocess.domains import EDPI_METHODS, dpi, edpi, gray_texture
 
+if TYPE_CHECKING:  # the renderer is imported when a clip is rendered, not with the settings
+    from mer4d.render import Rendered, Rig
+
 DOMAINS_4D = ("dpi", "edpi", "texture")
+EYE_DISTANCE_MM = 600.0  # the camera distance every clip was rendered at (View's default); only larger meshes move it
 
 
 @dataclass(frozen=True)
@@ -54,13 +63,11 @@ class MeshViewSettings:
             raise RecipeError(f"render.align: expected auto, landmarks, icp or none, got {self.align!r}")
 
 
-@functools.lru_cache(maxsize=1)
-def canonical_template():
-    """The ICP target: the simulator's average face, which defines the canonical frame."""
-    from mer4d.synth.face import make_face
-    from mer4d.synth.identity import Identity
+def canonical_template() -> Mesh:
+    """The ICP target: the average face shipped with :mod:`mer4d.geometry.template`, which defines the canonical frame."""
+    from mer4d.geometry.template import canonical_face_mesh
 
-    return make_face(Identity(), "quick").mesh
+    return canonical_face_mesh()
 
 
 def prepare_clip(seq: MeshSeq, settings: MeshViewSettings) -> MeshSeq:
@@ -77,28 +84,75 @@ def prepare_clip(seq: MeshSeq, settings: MeshViewSettings) -> MeshSeq:
 
 def view_frames(seq: MeshSeq, settings: MeshViewSettings) -> dict[str, np.ndarray]:
     """Render a prepared clip: ``{domain: (T, V, size, size) float32}`` plus ``"mask"`` (bool)."""
-    from mer4d.render import Rig, get_renderer
+    from mer4d.render import get_renderer
 
     if settings.frames > 0 and len(seq) > settings.frames:
         keep = np.linspace(0, len(seq) - 1, settings.frames).round().astype(int)
         seq = MeshSeq(seq.vertices[keep], seq.faces, seq.fps, uvs=seq.uvs, texture=seq.texture, colors=seq.colors)
+    rendered = get_renderer(settings.backend).render(seq, view_rig(seq, settings), render_domains(settings))
+    return domain_frames(rendered, settings)
+
+
+def view_rig(seq: MeshSeq, settings: MeshViewSettings) -> Rig:
+    """The orthographic views of a clip, framed from its extent on the first frame.
+
+    One extent and target for all views: the first frame's bounding box centre, its longest side
+    plus 10% (each view is cut to its own face box afterwards, :func:`domain_frames`), rendered at
+    ``oversample x size`` pixels.
+
+    Raises:
+        DataError: the first frame has no size (all vertices at one point, or not finite).
+    """
+    from mer4d.render import Rig
+
     lo, hi = seq.vertices[0].min(axis=0), seq.vertices[0].max(axis=0)
-    extent = float(np.max(hi - lo)) * 1.1  # covers the face at any yaw
+    side = float(np.max(hi - lo))
+    if not np.isfinite(side) or side <= 0:
+        raise DataError(f"the mesh has no size (first frame's bounding box {lo.tolist()} to {hi.tolist()}); nothing to frame")
+    extent = side * 1.1  # covers the face at any yaw
+    # Depth is measured from the eye, which must stay outside the mesh at every yaw: View's 600 mm
+    # does for faces in mm; larger meshes (or other units) push it back.
+    distance = max(EYE_DISTANCE_MM, float(np.linalg.norm(hi - lo)))
     px = int(round(settings.size * settings.oversample))
-    rig = Rig.from_names(settings.views, yaw_deg=settings.yaw_deg, size=px, extent_mm=extent, target=tuple(float(c) for c in (lo + hi) / 2))
-    domains = ("depth", "texture") if "texture" in settings.domains or settings.edpi == "mix" else ("depth",)
-    out = get_renderer(settings.backend).render(seq, rig, domains)
+    return Rig.from_names(settings.views, yaw_deg=settings.yaw_deg, size=px, extent_mm=extent, distance_mm=distance,
+                          target=tuple(float(c) for c in (lo + hi) / 2))
+
+
+def render_domains(settings: MeshViewSettings) -> tuple[str, ...]:
+    """The renderer domains ``settings`` need: depth always, the texture for the texture domain or the "mix" E-DPI."""
+    return ("depth", "texture") if "texture" in settings.domains or settings.edpi == "mix" else ("depth",)
+
+
+def domain_frames(rendered: Rendered, settings: MeshViewSettings, extras: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """A rendering's domain frames, each view cut to its own face box and resized to ``settings.size``.
+
+    Args:
+        rendered: a rendering of :func:`view_rig` with (at least) :func:`render_domains`.
+        settings: which domains and E-DPI method, and the output size.
+        extras: more (T, V, H, W[, C]) images at render resolution to cut the same way (``mer4d
+            render`` shows the RGB texture and the normals next to the domains).
+
+    Returns:
+        ``{domain: (T, V, size, size) float32}`` for ``settings.domains``, ``"mask"`` (bool), and
+        every extra under its own name.
+    """
     # Domains are computed at render resolution (where the mask is exact), then each view is cut
     # to its own face box: resizing depth first would blend the background into the rim.
-    full: dict[str, np.ndarray] = {"dpi": dpi(out.depth, out.mask)}
-    gray = gray_texture(out.texture, out.mask) if out.texture is not None else None
+    mask = rendered.mask
+    full: dict[str, np.ndarray] = {"dpi": dpi(rendered.depth, mask)}
+    gray = gray_texture(rendered.texture, mask) if rendered.texture is not None else None
+    if gray is None and "texture" in render_domains(settings):
+        raise RecipeError(f"domain_frames: {', '.join(settings.domains)} with E-DPI {settings.edpi!r} need the texture; render with "
+                          f"domains {render_domains(settings)}")
     if "texture" in settings.domains:
         full["texture"] = gray
     if "edpi" in settings.domains:
-        full["edpi"] = edpi(full["dpi"], out.mask, settings.edpi, gray=gray)
-    boxes = [_face_box(out.mask[:, v]) for v in range(len(rig))]
+        full["edpi"] = edpi(full["dpi"], mask, settings.edpi, gray=gray)
+    boxes = [_face_box(mask[:, v]) for v in range(mask.shape[1])]
     frames = {name: _crop(full[name], boxes, settings.size) for name in settings.domains}
-    frames["mask"] = _crop(out.mask.astype(np.float32), boxes, settings.size) > 0.5
+    frames["mask"] = _crop(mask.astype(np.float32), boxes, settings.size) > 0.5
+    for name, images in (extras or {}).items():
+        frames[name] = _crop(images, boxes, settings.size)
     return frames
 
 
@@ -134,10 +188,10 @@ def _face_box(mask: np.ndarray) -> tuple[int, int, int]:
 
 
 def _crop(images: np.ndarray, boxes: list[tuple[int, int, int]], size: int) -> np.ndarray:
-    """(T, V, H, W) -> (T, V, size, size): each view cut to its box and resized (area averaging)."""
+    """(T, V, H, W[, C]) -> (T, V, size, size[, C]): each view cut to its box and resized (area averaging)."""
     import cv2
 
-    out = np.empty((images.shape[0], images.shape[1], size, size), dtype=np.float32)
+    out = np.empty((images.shape[0], images.shape[1], size, size, *images.shape[4:]), dtype=np.float32)
     for v, (r0, c0, side) in enumerate(boxes):
         for t in range(images.shape[0]):
             out[t, v] = cv2.resize(np.ascontiguousarray(images[t, v, r0 : r0 + side, c0 : c0 + side], dtype=np.float32), (size, size), interpolation=cv2.INTER_AREA)

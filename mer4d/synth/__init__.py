@@ -15,7 +15,7 @@ _LAZY_EXPORTS: dict[str, str] = {
     "sample_identity": "mer4d.synth.identity",
     "FaceModel": "mer4d.synth.face",
     "make_face": "mer4d.synth.face",
-    "LANDMARK_NAMES": "mer4d.synth.face",
+    "LANDMARK_NAMES": "mer4d.geometry.template",
     "SUPPORTED_AUS": "mer4d.synth.aus",
     "au_field": "mer4d.synth.aus",
     "au_displacement": "mer4d.synth.aus",

@@ -15,8 +15,9 @@ import numpy as np
 
 from mer4d.core.containers import MeshSeq
 from mer4d.core.errors import DataError
+from mer4d.geometry.template import LANDMARK_NAMES
 from mer4d.synth.aus import au_field, closure_amplitude
-from mer4d.synth.face import LANDMARK_NAMES, FaceModel
+from mer4d.synth.face import FaceModel
 from mer4d.synth.head_motion import apply_pose, head_pose_track, neck_pivot
 
 BLINK_S = (0.12, 0.18)
@@ -66,7 +67,7 @@ class Animation:
         face: the neutral face (topology, uvs, texture, landmark indices).
         fps: frames per second.
         vertices: (T, N, 3) float32 mm, everything included (events, distractors, noise).
-        landmarks: (T, L, 3) float32 mm in :data:`~mer4d.synth.face.LANDMARK_NAMES` order, before sensor noise.
+        landmarks: (T, L, 3) float32 mm in :data:`~mer4d.geometry.template.LANDMARK_NAMES` order, before sensor noise.
         rotation: (T, 3, 3) float32 head rotation per frame (identity without head motion).
         translation: (T, 3) float32 head translation per frame, mm.
         blinks: (onset, apex, offset) frames of each blink drawn; blinks are distractors, not labels.

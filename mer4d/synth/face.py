@@ -25,20 +25,11 @@ import numpy as np
 from mer4d.core.containers import Mesh
 from mer4d.core.errors import ShapeError, UnknownNameError
 from mer4d.core.registry import did_you_mean
+from mer4d.geometry.template import LANDMARK_NAMES  # noqa: F401  (re-exported: the landmark names live with the canonical frame)
 from mer4d.synth.face_layout import PITCH_RANGE_DEG, YAW_RANGE_DEG, FaceLayout, layout_for
 from mer4d.synth.face_relief import relief
 from mer4d.synth.face_texture import paint_texture
 from mer4d.synth.identity import Identity
-
-LANDMARK_NAMES: tuple[str, ...] = (
-    "brow_inner_left", "brow_inner_right", "brow_mid_left", "brow_mid_right", "brow_outer_left", "brow_outer_right",
-    "eye_inner_left", "eye_inner_right", "eye_outer_left", "eye_outer_right",
-    "upper_lid_left", "upper_lid_right", "lower_lid_left", "lower_lid_right",
-    "nose_bridge", "nose_tip", "nostril_left", "nostril_right", "cheek_left", "cheek_right",
-    "mouth_corner_left", "mouth_corner_right", "upper_lip", "lower_lip", "chin",
-)
-"""Landmark order of :meth:`FaceModel.landmark_positions`; "left" is the subject's left (+X)."""
-
 
 RESOLUTIONS: dict[str, tuple[int, int, tuple[int, int]]] = {
     "quick": (97, 107, (384, 512)),

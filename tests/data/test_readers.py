@@ -294,3 +294,61 @@ def test_simulator_ply_fast_path_equals_trimesh(tmp_path):
     by_trimesh = [np.asarray(trimesh.load(tmp_path / f"mesh_{n:09d}.ply", process=False).vertices) for n in range(4)]
     np.testing.assert_array_equal(seq.vertices, np.stack(by_trimesh).astype(np.float32))
     np.testing.assert_array_equal(seq.vertices, frames)
+
+
+# ---------------------------------------------------------------- one mesh file (strict as a frame, or lenient for mer4d render)
+
+
+def test_read_mesh_file_strict_is_one_frame_of_a_sequence(tmp_path):
+    from mer4d.data.readers.mesh_seq import read_mesh_file
+
+    texture = np.random.default_rng(3).integers(0, 256, (8, 16, 3), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / "tex.png"), texture[..., ::-1])
+    _write_textured_obj(tmp_path / "7.obj", _quad(7), _SEAM_FACES)
+    one, seq = read_mesh_file(tmp_path / "7.obj"), read_mesh_seq(tmp_path)
+    assert len(one) == 1 and one.frame_numbers.tolist() == [0]
+    for name in ("vertices", "faces", "uvs", "texture"):
+        np.testing.assert_array_equal(getattr(one, name), getattr(seq, name))
+    np.testing.assert_array_equal(read_mesh_file(tmp_path / "7.obj", lenient=True).vertices, seq.vertices)  # same reading when nothing needs leniency
+    _write_textured_obj(tmp_path / "7.obj", _quad(7), _PLAIN_FACES, texture="missing.png")
+    with pytest.raises(DataError, match=r"7\.obj has vt texture coordinates and an mtllib, but no texture image"):
+        read_mesh_file(tmp_path / "7.obj")
+    trimesh.creation.box().export(tmp_path / "box.stl")
+    with pytest.raises(DataError, match=r"box\.stl: mesh files are \.obj or \.ply, found \.stl; pass lenient=True"):
+        read_mesh_file(tmp_path / "box.stl")
+    with pytest.raises(DataError, match="is not a file .*it is a folder"):
+        read_mesh_file(tmp_path)
+
+
+def test_read_mesh_file_lenient_reads_what_a_person_may_want_to_look_at(tmp_path):
+    from mer4d.data.readers.mesh_seq import read_mesh_file
+
+    # Any trimesh format; a texture that cannot be loaded is a note, the mesh is read bare.
+    box = trimesh.creation.box(extents=(2.0, 4.0, 6.0))
+    box.export(tmp_path / "box.stl")
+    stl = read_mesh_file(tmp_path / "box.stl", lenient=True)
+    assert stl.faces.shape == (12, 3) and np.ptp(stl.vertices[0], axis=0).tolist() == [2.0, 4.0, 6.0]
+    _write_textured_obj(tmp_path / "q.obj", _quad(1), _PLAIN_FACES, texture="missing.png")
+    notes = []
+    bare = read_mesh_file(tmp_path / "q.obj", lenient=True, notes=notes)
+    assert bare.uvs is None and bare.texture is None and bare.vertices.shape == (1, 4, 3)
+    assert len(notes) == 1 and "q.obj has a material but no usable texture image or UVs; read without texture" in notes[0]
+    # A scene of two objects: joined, each placed by the scene graph (the second one moved 10 along x).
+    scene = trimesh.Scene()
+    scene.add_geometry(trimesh.creation.box(extents=(1.0, 1.0, 1.0)), node_name="a")
+    scene.add_geometry(trimesh.creation.box(extents=(1.0, 1.0, 1.0)), node_name="b", transform=trimesh.transformations.translation_matrix((10, 0, 0)))
+    scene.export(tmp_path / "two.glb")
+    notes = []
+    joined = read_mesh_file(tmp_path / "two.glb", lenient=True, notes=notes)
+    assert joined.faces.shape == (24, 3) and joined.vertices[0][:, 0].min() == -0.5 and joined.vertices[0][:, 0].max() == 10.5
+    assert notes == [f"{tmp_path / 'two.glb'} holds 2 meshes; they were joined into one"]
+    # Face colours count as vertex colours.
+    red = trimesh.creation.box()
+    red.visual.face_colors = np.tile([255, 0, 0, 255], (len(red.faces), 1))
+    red.export(tmp_path / "red.ply")
+    assert (read_mesh_file(tmp_path / "red.ply", lenient=True).colors == [255, 0, 0]).all()
+    # No faces at all is still an error, naming the file and what trimesh found.
+    (tmp_path / "points.ply").write_text("ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\n"
+                                         "end_header\n0 0 0\n1 0 0\n0 1 0\n")
+    with pytest.raises(DataError, match=r"points\.ply holds no triangle faces \(trimesh read PointCloud\)"):
+        read_mesh_file(tmp_path / "points.ply", lenient=True)

@@ -7,7 +7,8 @@ import pytest
 
 from mer4d.core.containers import Mesh, MeshSeq
 from mer4d.geometry import FaceCrop, GeometryError, RigidTransform, align_clip, clean_mesh_seq, crop_mesh, crop_mesh_seq
-from mer4d.synth.face import LANDMARK_NAMES, make_face
+from mer4d.geometry.template import LANDMARK_NAMES
+from mer4d.synth.face import make_face
 from mer4d.synth.identity import Identity, sample_identity
 
 

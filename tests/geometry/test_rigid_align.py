@@ -20,7 +20,8 @@ from mer4d.geometry import (
     fit_to_template,
     transform_mesh,
 )
-from mer4d.synth.face import LANDMARK_NAMES, make_face
+from mer4d.geometry.template import LANDMARK_NAMES
+from mer4d.synth.face import make_face
 from mer4d.synth.identity import Identity, sample_identity
 
 

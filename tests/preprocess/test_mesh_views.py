@@ -91,3 +91,33 @@ def test_dpi_of_a_flat_on_plane_is_uniform_not_stretched_rounding_noise():
     relief = flat + np.linspace(0.0, 10.0, 8, dtype=np.float32)[None, None, None, :]  # 10 mm of real relief
     out = dpi(relief, mask)
     assert out.max() == pytest.approx(1.0) and out.min() == pytest.approx(DPI_FLOOR)
+
+
+def test_mix_edpi_renders_the_texture_even_without_the_texture_domain(clip):
+    from mer4d.preprocess.mesh_views import domain_frames, render_domains, view_rig
+    from mer4d.render import get_renderer
+
+    settings = MeshViewSettings(size=32, align="landmarks", domains=("dpi", "edpi"), edpi="mix")
+    assert render_domains(settings) == ("depth", "texture") and render_domains(MeshViewSettings(domains=("dpi", "edpi"))) == ("depth",)
+    frames = view_frames(prepare_clip(clip, settings), settings)
+    assert set(frames) == {"dpi", "edpi", "mask"} and frames["edpi"][frames["mask"]].mean() < frames["dpi"][frames["mask"]].mean()
+    depth_only = get_renderer(settings.backend).render(clip, view_rig(clip, settings), ("depth",))
+    with pytest.raises(RecipeError, match=r"dpi, edpi with E-DPI 'mix' need the texture; render with domains \('depth', 'texture'\)"):
+        domain_frames(depth_only, settings)
+
+
+def test_view_rig_frames_any_units_and_refuses_a_mesh_without_size(clip):
+    from mer4d.core.errors import DataError
+    from mer4d.preprocess.mesh_views import EYE_DISTANCE_MM, view_rig
+
+    settings = MeshViewSettings(size=32, views=("front",), crop=False, align="none")
+    face = view_rig(clip, settings).views[0]
+    assert face.distance_mm == EYE_DISTANCE_MM and face.width == 40  # size x oversample
+    big = type(clip)(clip.vertices * 100.0, clip.faces, clip.fps)  # a face in 1/100 mm: the eye must move out of the head
+    rig = view_rig(big, settings)
+    assert rig.views[0].distance_mm > np.ptp(big.vertices[0], axis=0).max() and rig.views[0].extent_mm == pytest.approx(100 * face.extent_mm, rel=1e-5)
+    small, large = (view_frames(type(clip)(v, clip.faces, clip.fps), settings) for v in (clip.vertices, big.vertices))
+    assert (small["mask"] != large["mask"]).mean() < 0.01 and np.abs(small["dpi"] - large["dpi"]).max() < 0.02
+    flat = type(clip)(np.zeros_like(clip.vertices), clip.faces, clip.fps)
+    with pytest.raises(DataError, match="the mesh has no size"):
+        view_rig(flat, settings)

@@ -1,5 +1,8 @@
 """Mesh sequences: one ``.obj`` or ``.ply`` file per frame, read with trimesh into a :class:`MeshSeq`.
 
+:func:`read_mesh_seq` reads a clip's folder, :func:`read_mesh_file` one file (with ``lenient=True``
+any mesh a person may want to look at: ``mer4d render``); both go through one per-file loader.
+
 4D capture systems (4DME's DI4D-type rig) write one mesh per frame with the same topology, as a
 textured OBJ (``vt`` UVs + an ``.mtl`` naming a texture image) or with per-vertex colours. Frame
 numbers come from the file names, as for image folders (:func:`mer4d.data.readers.list_frames`).
@@ -62,7 +65,7 @@ def read_mesh_seq(folder: str | Path, first: int | None = None, last: int | None
     trimesh = require("trimesh", purpose="reading mesh sequences")
     chosen = select_frames(list_frames(folder, MESH_SUFFIXES), first, last, folder, allow_gaps)
     first_number, first_path = chosen[0]
-    ref = _load_frame(trimesh, first_number, first_path)
+    ref = _load_file(trimesh, first_path, _frame_where(first_number, first_path))
     vertices = np.empty((len(chosen), *ref["vertices"].shape), dtype=np.float32)
     vertices[0] = ref["vertices"]
     ref_ply = _binary_ply_vertices(first_path.read_bytes()) if first_path.suffix.lower() == ".ply" else None
@@ -74,8 +77,8 @@ def read_mesh_seq(folder: str | Path, first: int | None = None, last: int | None
             if fast is not None and fast[1] == ref_ply[1] and fast[0].shape == vertices[t].shape:
                 vertices[t] = fast[0]
                 continue
-        frame = _load_frame(trimesh, number, path)
-        _check_same_topology(frame, ref, f"mesh frame {number} ({path})", f"frame {first_number} ({first_path.name})")
+        frame = _load_file(trimesh, path, _frame_where(number, path))
+        _check_same_topology(frame, ref, _frame_where(number, path), f"frame {first_number} ({first_path.name})")
         vertices[t] = frame["vertices"]
     return MeshSeq(
         vertices=vertices,
@@ -86,6 +89,40 @@ def read_mesh_seq(folder: str | Path, first: int | None = None, last: int | None
         colors=ref["colors"],
         frame_numbers=np.array([n for n, _ in chosen], dtype=np.int64),
     )
+
+
+def read_mesh_file(path: str | Path, *, lenient: bool = False, notes: list[str] | None = None) -> MeshSeq:
+    """Read one mesh file as a one-frame :class:`MeshSeq` (frame number 0, 1 fps).
+
+    Args:
+        path: the file. Strict (default): an ``.obj`` / ``.ply`` read exactly as one frame of
+            :func:`read_mesh_seq` (same vertex order, UVs, texture and colours, same errors).
+        lenient: for looking at an arbitrary mesh: any format trimesh reads; a scene of several
+            objects becomes one mesh, each part placed by the scene graph; face colours count as
+            vertex colours; a material without a usable texture image or UVs is read without
+            texture (a note says so) instead of raising.
+        notes: where lenient reading appends what it changed or left out, one sentence each.
+
+    Returns:
+        the mesh, with ``uvs`` + ``texture``, or ``colors``, or neither (a bare mesh).
+
+    Raises:
+        DataError: a missing or unreadable file, or one holding no triangle faces (named); in
+            strict mode also the cases :func:`read_mesh_seq` refuses.
+    """
+    trimesh = require("trimesh", purpose="reading meshes")
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} is not a file{' (it is a folder: read it with read_mesh_seq)' if path.is_dir() else ''}; expected one mesh file")
+    if not lenient and path.suffix.lower() not in MESH_SUFFIXES:
+        raise DataError(f"{path}: mesh files are {' or '.join(MESH_SUFFIXES)}, found {path.suffix or 'no suffix'}; pass lenient=True for other formats trimesh reads")
+    mesh = _load_file(trimesh, path, str(path), lenient=lenient, notes=notes)
+    return MeshSeq(mesh["vertices"][None], mesh["faces"], 1.0, uvs=mesh["uvs"], texture=mesh["texture"], colors=mesh["colors"],
+                   frame_numbers=np.zeros(1, dtype=np.int64))
+
+
+def _frame_where(number: int, path: Path) -> str:
+    return f"mesh frame {number} ({path})"
 
 
 _PLY_TYPES = {"char": "i1", "uchar": "u1", "short": "<i2", "ushort": "<u2", "int": "<i4", "uint": "<u4", "float": "<f4", "double": "<f8",
@@ -129,23 +166,33 @@ def _binary_ply_vertices(data: bytes) -> tuple[np.ndarray, bytes] | None:
     return xyz, data[block:]
 
 
-def _load_frame(trimesh: Any, number: int, path: Path) -> dict[str, Any]:
-    """One file -> dict of vertices (N, 3) float32, faces (F, 3) int64, uvs, texture, colors."""
-    where = f"mesh frame {number} ({path})"
+def _load_file(trimesh: Any, path: Path, where: str, lenient: bool = False, notes: list[str] | None = None) -> dict[str, Any]:
+    """One file -> dict of vertices (N, 3) float32, faces (F, 3) int64, uvs, texture, colors (see :func:`read_mesh_file`)."""
     try:
         text = path.read_bytes()
         textured = path.suffix.lower() == ".obj" and _has_line(text, b"vt ") and _has_line(text, b"mtllib")
         loaded = trimesh.load(str(path), process=False, maintain_order=not textured)
     except Exception as exc:  # trimesh raises many types (ValueError, KeyError, IndexError, ...) on bad files
-        raise DataError(f"{where} cannot be read as a {path.suffix} mesh ({type(exc).__name__}: {exc}); the file is corrupt or not a mesh") from exc
-    mesh = _single_mesh(trimesh, loaded, where)
+        raise DataError(f"{where} cannot be read as a {path.suffix or 'mesh'} mesh ({type(exc).__name__}: {exc}); the file is corrupt or not a mesh") from exc
+    mesh = _merged_mesh(trimesh, loaded, where, notes) if lenient else _single_mesh(trimesh, loaded, where)
     faces = np.asarray(mesh.faces, dtype=np.int64)
-    out: dict[str, Any] = {"vertices": np.asarray(mesh.vertices, dtype=np.float32), "faces": faces, "uvs": None, "texture": None, "colors": None}
+    vertices = np.asarray(mesh.vertices, dtype=np.float32)
+    out: dict[str, Any] = {"vertices": vertices, "faces": faces, "uvs": None, "texture": None, "colors": None}
     visual = mesh.visual
-    if textured and getattr(visual, "uv", None) is not None:
-        out["uvs"] = np.asarray(visual.uv, dtype=np.float32)
+    kind = getattr(visual, "kind", None)
+    uv = getattr(visual, "uv", None)
+    if lenient and (textured or kind == "texture"):
+        image = _material_image(visual)
+        if image is not None and uv is not None and len(uv) == len(vertices):
+            out["uvs"], out["texture"] = np.asarray(uv, dtype=np.float32), np.asarray(image.convert("RGB"), dtype=np.uint8)
+        elif notes is not None:
+            notes.append(f"{where} has a material but no usable texture image or UVs; read without texture")
+    elif lenient and kind in ("vertex", "face"):
+        out["colors"] = np.asarray(visual.vertex_colors, dtype=np.uint8)[:, :3].copy()  # trimesh spreads face colours to vertices
+    elif textured and uv is not None:
+        out["uvs"] = np.asarray(uv, dtype=np.float32)
         out["texture"] = _texture_image(visual, where)
-    elif visual.kind == "vertex":
+    elif kind == "vertex":
         out["colors"] = np.asarray(visual.vertex_colors, dtype=np.uint8)[:, :3].copy()
     return out
 
@@ -170,11 +217,31 @@ def _single_mesh(trimesh: Any, loaded: Any, where: str) -> Any:
     return loaded
 
 
-def _texture_image(visual: Any, where: str) -> np.ndarray:
+def _merged_mesh(trimesh: Any, loaded: Any, where: str, notes: list[str] | None) -> Any:
+    """Lenient :func:`_single_mesh`: a scene's triangle meshes, each placed by the scene graph, joined into one."""
+    found = type(loaded).__name__
+    if isinstance(loaded, trimesh.Scene):
+        parts = [g for g in loaded.dump() if isinstance(g, trimesh.Trimesh) and len(g.faces)]
+        found = f"a scene of {len(loaded.geometry)} geometries"
+        if len(parts) > 1 and notes is not None:
+            notes.append(f"{where} holds {len(parts)} meshes; they were joined into one")
+        loaded = parts[0] if len(parts) == 1 else trimesh.util.concatenate(parts) if parts else None
+    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
+        raise DataError(f"{where} holds no triangle faces (trimesh read {found}); expected a triangle mesh, not an empty file or a point cloud")
+    return loaded
+
+
+def _material_image(visual: Any) -> Any:
+    """The texture image (PIL) of a trimesh visual's material, or None."""
     material = getattr(visual, "material", None)
     image = getattr(material, "image", None)
     if image is None:
         image = getattr(material, "baseColorTexture", None)
+    return image
+
+
+def _texture_image(visual: Any, where: str) -> np.ndarray:
+    image = _material_image(visual)
     if image is None:
         raise DataError(
             f"{where} has vt texture coordinates and an mtllib, but no texture image could be loaded: the .mtl file is "

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mer4d.geometry.template import LANDMARK_NAMES
 from mer4d.render import Rig, View, get_renderer
 from mer4d.render.rig import project
 from mer4d.synth.animation import synthesize
 from mer4d.synth.events import Distractors, sample_event
-from mer4d.synth.face import LANDMARK_NAMES, FaceModel, make_face
+from mer4d.synth.face import FaceModel, make_face
 from mer4d.synth.identity import sample_identity
 from mer4d.synth.writers.fourdme import GRAY_VIEW, head_drift, shade, to_uint8
 
@@ -32,7 +33,7 @@ class Clip2D:
     Attributes:
         frames: (T, H, W) uint8 gray or (T, H, W, 3) uint8 RGB; frame 0 is the onset, T-1 the offset.
         apex: position of the apex frame in ``frames``.
-        landmarks: (T, L, 2) pixel (column, row) of :data:`mer4d.synth.face.LANDMARK_NAMES`.
+        landmarks: (T, L, 2) pixel (column, row) of :data:`mer4d.geometry.template.LANDMARK_NAMES`.
         aus: the AU codes that move, in the order given.
     """
 

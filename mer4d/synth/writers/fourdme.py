@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from mer4d.core.containers import MeshSeq
 from mer4d.core.errors import DataError
 from mer4d.data.readers.landmarks import LANDMARK_COLUMNS, LANDMARK_FILE
+from mer4d.geometry.template import LANDMARK_NAMES
 from mer4d.labels.au_emotion import FOURDME_EMOTIONS, emotions_from_aus, format_emotions
 from mer4d.labels.aus import AUToken, format_aus
 from mer4d.render import Rig, View, get_renderer
@@ -34,7 +35,7 @@ from mer4d.render.rig import project
 from mer4d.synth.animation import synthesize
 from mer4d.synth.catalog import STATIC_CHOICES, draw_combination
 from mer4d.synth.events import Distractors, profile, sample_event
-from mer4d.synth.face import LANDMARK_NAMES, FaceModel, make_face
+from mer4d.synth.face import FaceModel, make_face
 from mer4d.synth.identity import sample_identity
 from mer4d.synth.writers.files import write_ply, write_xlsx
 
