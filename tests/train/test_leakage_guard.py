@@ -148,9 +148,9 @@ class Journal:
 def spying(journal: Journal) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         for cls in (Tiny3D, AUGraph):
-            def forward(self, x, _original=cls.forward):
+            def forward(self, x, _original=cls.forward, **options):  # options: return_au_logits etc.
                 journal.note("forward", self.training, None if self.training else weights_digest(self))
-                return _original(self, x)
+                return _original(self, x, **options)
 
             patch.setattr(cls, "forward", forward)
         make_loss = engine.make_loss

@@ -48,10 +48,11 @@ from pathlib import Path
 import pandas as pd
 
 from mer4d.core.errors import DataError
+from mer4d.data.datasets import casme3_schemes
 from mer4d.data.problems import Problem
 from mer4d.data.rows import au_codes, emotion_label, frame_triplet
 from mer4d.data.sheets import EXCEL_ROW, column, read_table
-from mer4d.data.spec import DatasetSpec, LabelScheme, Modality, register, require_root
+from mer4d.data.spec import DatasetSpec, Modality, register, require_root
 
 NAME = "casme3"
 FPS = 30.0  # datasets.md §5: MEGC pages "CAS(ME)3 ... 30 fps"; the Part C EDA sync code uses frame/30*200
@@ -484,39 +485,11 @@ def _read_part_c(table: pd.DataFrame, path: Path, tree: Path) -> tuple[list[dict
     return rows, problems
 
 
-# ---------------------------------------------------------------- label schemes
-
-
-def _schemes() -> dict[str, LabelScheme]:
-    seven_classes = EMOTIONS["A"]
-    pooled = ("negative", "positive", "surprise", "others")
-    # own: both sheets' labels (Part A's seven, Part C's pooled four); on one part the other's
-    # classes are empty, so 'seven' (Part A) or 'four' (either part) is the usual choice.
-    own = LabelScheme.identity(seven_classes + ("negative", "positive"), "Li et al. 2022 (CAS(ME)^3, TPAMI): the Part A sheet's 'emotion' "
-                               "classes and the Part C sheet's pooled ones, lower-cased (datasets.md §5)")
-    to_four = {"happy": "positive", "disgust": "negative", "fear": "negative", "anger": "negative", "sad": "negative",
-               "surprise": "surprise", "others": "others", "negative": "negative", "positive": "positive"}
-    # Part C's pooled labels cannot be split into the seven classes
-    seven = LabelScheme(seven_classes, {**{c: c for c in seven_classes}, "negative": None, "positive": None},
-                        "Li et al. 2022 (CAS(ME)^3, TPAMI), 7-class Part A recognition: happy, disgust, fear, anger, surprise, sad, others "
-                        "(Part C's pooled negative/positive omitted)")
-    four = LabelScheme(pooled, to_four, "Li et al. 2022 (CAS(ME)^3, TPAMI), 4-class recognition: positive = happy, negative = disgust, "
-                       "fear, anger, sad, surprise, others; Part C's sheet is labelled in these four classes")
-    three = LabelScheme(("negative", "positive", "surprise"), {**to_four, "others": None},
-                        "Li et al. 2022 (CAS(ME)^3, TPAMI), 3-class recognition: the 4-class mapping without others (as MoExt Table 5)")
-    # MEGC2019 guideline (datasets.md §9): negative = repression, anger, contempt, disgust, fear,
-    # sadness; positive = happiness; surprise = surprise; others omitted. CAS(ME)^3 is not in the
-    # MEGC2019 composite; its 'sad'/'happy' are the guideline's sadness/happiness.
-    megc = LabelScheme(("negative", "positive", "surprise"), {**to_four, "others": None},
-                       "MEGC2019 recognition challenge guideline class mapping (datasets.md §9), applied to CAS(ME)^3's labels; others omitted")
-    return {"own": own, "seven": seven, "four": four, "three": three, "megc2019": megc}
-
-
 SPEC = register(DatasetSpec(
     name=NAME,
     title="CAS(ME)^3: Part A (860 MEs, 94 subjects, RGB + 16-bit depth) or Part C (165 mock-crime MEs, 30 subjects), 30 fps",
     scan=scan,
-    schemes=_schemes(),
+    schemes=casme3_schemes.schemes(EMOTIONS),
     default_scheme="four",
     modalities={"rgb": Modality("frames_dir", color="rgb"), "gray": Modality("frames_dir", color="gray"),
                 "depth": Modality("depth_dir", reader="depth")},
