@@ -132,17 +132,18 @@ def test_a_missing_clip_folder_is_a_fatal_problem_naming_the_csv_row(copy):
 def test_a_samm_subject_folder_named_without_padding_is_a_problem(copy):
     (copy / "SAMM" / "SAMM" / "006").rename(copy / "SAMM" / "SAMM" / "6")
     index, problems = scan(copy)
-    named = [p for p in problems if "006" in p.message or "006" in p.clip]
-    assert named, problems
-    shown = "; ".join(f"{p.severity} {p.where} {p.clip}: {p.message}" for p in named)
-    # either the clips are read from '6' with a warning naming both spellings, or they are missing (fatal, per CSV row)
-    if any(p.severity == "fatal" for p in named):
-        csv_rows = read_csv(copy / GT_FILE)
-        lost = csv_rows[(csv_rows["db"] == "samm") & (csv_rows["subject"] == "6")]
-        assert {f"{GT_FILE} row {r}" for r in lost["row"]} <= {p.where for p in named if p.severity == "fatal"}, shown
-        assert not index["subject"].eq("samm/006").any()
-    else:
-        assert any("'6'" in p.message or " 6 " in p.message for p in named), shown
+    csv_rows = read_csv(copy / GT_FILE)
+    lost = csv_rows[(csv_rows["db"] == "samm") & (csv_rows["subject"] == "6")]
+    assert len(lost) > 0
+    # the SAMM source names the folder and the fix; the composite names every CSV row it loses
+    source = [p for p in problems if p.severity == "fatal" and p.where.startswith("SAMM_Micro_FACS_Codes_v2.xlsx")]
+    assert {p.clip for p in source} == {f"samm/006/{c}" for c in lost["clip"]}
+    assert all("folder 6" in p.message and "rename it 006" in p.message for p in source)
+    composite = {p.where: p for p in problems if p.severity == "fatal" and p.where.startswith(GT_FILE)}
+    assert set(composite) == {f"{GT_FILE} row {r}" for r in lost["row"]}
+    for r, clip in zip(lost["row"], lost["clip"], strict=True):
+        assert composite[f"{GT_FILE} row {r}"].clip == f"samm/006/{clip}" and f"CSV: 6,{clip}" in composite[f"{GT_FILE} row {r}"].message
+    assert not index["subject"].eq("samm/006").any() and len(index) == len(csv_rows) - len(lost)
 
 
 def test_a_label_that_disagrees_with_the_source_sheet_is_a_warning_naming_both(copy):
