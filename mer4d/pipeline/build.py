@@ -42,7 +42,7 @@ def load_corpus(recipe: Recipe, progress: bool = True) -> Corpus:
     if index["subject"].nunique() < 2:
         raise DataError(f"{source.origin}: the Index has one subject ({index['subject'].iat[0]}) after the filters above; "
                         "subject-independent evaluation needs at least 2 (check dataset.root and dataset.kind)")
-    notes = [label_note]
+    notes = [label_note, *([index.attrs['note']] if index.attrs.get('note') else [])]  # a scan's one-line caveat (MEGC2019 subset)
     if cfg.shuffle_labels:
         index = shuffled(index, recipe.seed)
         notes.append("labels SHUFFLED (control)")

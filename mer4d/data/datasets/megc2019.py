@@ -95,6 +95,7 @@ def scan(root: Path, *, casme2: str | None = None, samm: str | None = None, smic
     """
     root = require_root(root, NAME)
     gt_text, gt_where, problems = _ground_truth(root, ground_truth)
+    gt_note = problems[0].message.split(";")[0] if problems else ""  # "ground truth X: 18 rows, 18 of them as in the official ... (a subset)"
     truth = read_ground_truth(gt_text, gt_where)
     rows = []
     for db, given in (("casme2", casme2), ("samm", samm), ("smic", smic)):
@@ -109,6 +110,8 @@ def scan(root: Path, *, casme2: str | None = None, samm: str | None = None, smic
         raise DataError(f"{NAME} at {root}: none of the {len(truth)} ground-truth clips was found in the sources")
     index = validate_index(pd.DataFrame(rows), source=f"{NAME} at {root}")
     index.attrs["composite"] = True  # predictions then carry the source database (per-database MEGC2019 rows)
+    if gt_note:  # the run banner says it too, not only the problem list
+        index.attrs["note"] = gt_note
     return index, problems
 
 

@@ -16,6 +16,7 @@ AUs in a small table after Davison et al. 2018 (an approximation; the real file 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -63,7 +64,8 @@ SIZES = {
 OVERRIDES = ("subjects", "clips_per_subject", "size_px", "trees")
 
 
-def write_casme2(out: Path, *, size: str = "quick", seed: int = 0, progress: bool = True, **overrides) -> Path:
+def write_casme2(out: Path, *, size: str = "quick", seed: int = 0, progress: bool = True, clips: Sequence[tuple[str, str, str]] | None = None,
+                 **overrides) -> Path:
     """Write the simulated CASME II-layout dataset into ``out`` (created if needed) and return ``out``.
 
     Args:
@@ -71,23 +73,47 @@ def write_casme2(out: Path, *, size: str = "quick", seed: int = 0, progress: boo
         size: ``quick`` (3 subjects x 4 clips, 48 px, every emotion present) or ``published``
             (the 2019 file's 26 subjects, 255 clips and per-emotion counts; slow).
         seed: the same seed writes the same bytes.
+        clips: lay out exactly these clips instead of the size's plan, as ``(Subject, Filename,
+            emotion)`` in the coding file's spelling (``("01", "EP02_01f", "happiness")``), in
+            sheet order; the size then sets only the frame size (the MEGC2019 writer uses this).
         overrides: ``subjects``, ``clips_per_subject``, ``size_px``, ``trees`` (a subset of
             ``("CASME2_RAW_selected", "Cropped")``).
     """
+    if clips is not None and {"subjects", "clips_per_subject"} & set(overrides):
+        raise DataError("write_casme2: clips= lists the clips itself; drop the subjects / clips_per_subject overrides")
     spec = _size_spec(size, overrides)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng([seed, 2])
-    emotions = _emotions(rng, sum(spec.per_subject), size)
     filmer = FaceFilmer(seed, spec.size_px, color=True)
-    jobs = [(s, i) for s, count in enumerate(spec.per_subject) for i in range(count)]
-    names = {s: _filenames(np.random.default_rng([seed, 3, s]), count) for s, count in enumerate(spec.per_subject)}
+    if clips is None:
+        rng = np.random.default_rng([seed, 2])
+        emotions = _emotions(rng, sum(spec.per_subject), size)
+        names = {s: _filenames(np.random.default_rng([seed, 3, s]), count) for s, count in enumerate(spec.per_subject)}
+        jobs = [(s, i, f"{s + 1:02d}", names[s][i]) for s, count in enumerate(spec.per_subject) for i in range(count)]
+    else:
+        jobs, emotions = _listed_jobs(clips)
     rows = []
-    for k, (s, i) in enumerate(tqdm(jobs, desc=f"simulating CASME II ({size})", unit="clip", disable=not progress)):
-        rows.append(_write_clip(out, filmer, spec, seed, s, i, names[s][i], emotions[k]))
+    for k, (s, i, subject, name) in enumerate(tqdm(jobs, desc=f"simulating CASME II ({size})", unit="clip", disable=not progress)):
+        rows.append(_write_clip(out, filmer, spec, seed, s, i, subject, name, emotions[k]))
     table = pd.DataFrame([list(HEADER)] + rows, dtype=object)
     write_xlsx(out / CODING_FILE, table, header=False)
     return out
+
+
+def _listed_jobs(clips: Sequence[tuple[str, str, str]]) -> tuple[list[tuple[int, int, str, str]], list[str]]:
+    """``(subject number, clip number within the subject, Subject, Filename)`` of each listed clip, and its emotion."""
+    jobs, emotions, seen, counts = [], [], set(), {}
+    for subject, name, emotion in clips:
+        if not (len(subject) == 2 and subject.isdigit()) or emotion not in EMOTIONS or (subject, name) in seen:
+            raise DataError(f"write_casme2: clip {(subject, name, emotion)!r} is not (two-digit Subject, new Filename, one of {list(EMOTIONS)})")
+        seen.add((subject, name))
+        s = int(subject) - 1  # the subject's identity follows its number, as in the size's plan
+        jobs.append((s, counts.get(s, 0), subject, name))
+        counts[s] = counts.get(s, 0) + 1
+        emotions.append(emotion)
+    if len(counts) < 2:
+        raise DataError(f"the simulator needs at least 2 subjects for subject-independent folds, got clips of {sorted(counts)}")
+    return jobs, emotions
 
 
 def _size_spec(size: str, overrides: dict) -> SizeSpec:
@@ -139,12 +165,11 @@ def objective_class(codes: tuple[str, ...]) -> int:
     return _OBJECTIVE.get(numbers, 7)
 
 
-def _write_clip(out: Path, filmer: FaceFilmer, spec: SizeSpec, seed: int, s: int, i: int, name: str, emotion: str) -> list:
+def _write_clip(out: Path, filmer: FaceFilmer, spec: SizeSpec, seed: int, s: int, i: int, subject: str, name: str, emotion: str) -> list:
     rng = np.random.default_rng([seed, s, i])
     aus = draw_emotion_aus(rng, emotion)
     clip = filmer.film(s, aus, FPS, rng)
     onset = int(rng.integers(4, 150))  # the release's onsets run from 4 (frame numbers of the long takes)
-    subject = f"{s + 1:02d}"
     for tree in spec.trees:
         folder = out / tree / f"sub{subject}" / name
         folder.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,8 @@ singular ``Other``. The objective class of a clip is its emotion's class in Davi
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -83,7 +85,8 @@ SIZES = {
 OVERRIDES = ("subjects", "clips_per_subject", "size_px")
 
 
-def write_samm(out: Path, *, size: str = "quick", seed: int = 0, progress: bool = True, frames: str = "raw", **overrides) -> Path:
+def write_samm(out: Path, *, size: str = "quick", seed: int = 0, progress: bool = True, frames: str = "raw",
+               clips: Sequence[tuple[str, str, str]] | None = None, **overrides) -> Path:
     """Write the simulated SAMM-layout dataset into ``out`` (created if needed) and return ``out``.
 
     Args:
@@ -92,24 +95,52 @@ def write_samm(out: Path, *, size: str = "quick", seed: int = 0, progress: bool 
             ``published`` (the v2 file's 29 subjects, 159 clips and per-emotion counts; slow).
         seed: the same seed writes the same bytes.
         frames: ``raw`` (``SAMM/``, faces in 960:650 frames) or ``cropped`` (``SAMM_CROP/``, the faces).
+        clips: lay out exactly these clips instead of the size's plan, as ``(Subject, Filename,
+            Estimated Emotion)`` in the v2 file's spelling (``("006", "006_1_2", "Anger")``), in
+            sheet order; the size then sets only the frame size (the MEGC2019 writer uses this).
         overrides: ``subjects``, ``clips_per_subject``, ``size_px``.
     """
+    if clips is not None and {"subjects", "clips_per_subject"} & set(overrides):
+        raise DataError("write_samm: clips= lists the clips itself; drop the subjects / clips_per_subject overrides")
     spec = _size_spec(size, overrides)
     if frames not in TREES:
         raise DataError(f"write_samm: unknown frames {frames!r}; expected one of {sorted(TREES)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng([seed, 2])
-    subjects = subject_ids(len(spec.per_subject))
-    emotions = _emotions(rng, sum(spec.per_subject), size)
     filmer = FaceFilmer(seed, spec.size_px)
-    names = {s: _filenames(np.random.default_rng([seed, 3, s]), subjects[s], count) for s, count in enumerate(spec.per_subject)}
-    jobs = [(s, i) for s, count in enumerate(spec.per_subject) for i in range(count)]
+    if clips is None:
+        rng = np.random.default_rng([seed, 2])
+        subjects = subject_ids(len(spec.per_subject))
+        emotions = _emotions(rng, sum(spec.per_subject), size)
+        names = {s: _filenames(np.random.default_rng([seed, 3, s]), subjects[s], count) for s, count in enumerate(spec.per_subject)}
+        jobs = [(s, subjects[s], names[s][i]) for s, count in enumerate(spec.per_subject) for i in range(count)]
+    else:
+        jobs, emotions = _listed_jobs(clips)
     rows = []
-    for k, (s, i) in enumerate(tqdm(jobs, desc=f"simulating SAMM ({size})", unit="clip", disable=not progress)):
-        rows.append(_write_clip(out / TREES[frames], filmer, seed, s, subjects[s], names[s][i], emotions[k], frames == "raw"))
+    for k, (s, subject, name) in enumerate(tqdm(jobs, desc=f"simulating SAMM ({size})", unit="clip", disable=not progress)):
+        rows.append(_write_clip(out / TREES[frames], filmer, seed, s, subject, name, emotions[k], frames == "raw"))
     write_xlsx(out / LABEL_FILE, sheet_table(rows), header=False, sheet_name=SHEET)
     return out
+
+
+_FILENAME = re.compile(r"^(\d{3})_(\d+)_(\d+)$")
+
+
+def _listed_jobs(clips: Sequence[tuple[str, str, str]]) -> tuple[list[tuple[int, str, str]], list[str]]:
+    """``(subject number, Subject, Filename)`` of each listed clip, and its emotion; subjects numbered in order of appearance."""
+    order: dict[str, int] = {}
+    jobs, emotions, seen = [], [], set()
+    for subject, name, emotion in clips:
+        match = _FILENAME.match(name)
+        if match is None or match.group(1) != subject or emotion not in EMOTIONS or name in seen:
+            raise DataError(f"write_samm: clip {(subject, name, emotion)!r} is not (three-digit Subject, new Filename "
+                            f"'{{Subject}}_{{inducement code}}_{{k}}', one of {list(EMOTIONS)})")
+        seen.add(name)
+        jobs.append((order.setdefault(subject, len(order)), subject, name))
+        emotions.append(emotion)
+    if len(order) < 2:
+        raise DataError(f"the simulator needs at least 2 subjects for subject-independent folds, got clips of {sorted(order)}")
+    return jobs, emotions
 
 
 def subject_ids(n: int) -> list[str]:

@@ -23,6 +23,8 @@ gives only the count): the eight recorded last (s11..s20 of the HS list) are a g
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +74,7 @@ SIZES["full"] = SIZES["published"]  # the name `mer4d data synth --size` uses fo
 
 
 def write_smic(out: Path, *, size: str = "quick", seed: int = 0, progress: bool = True, camera: str = "HS", subjects: int | None = None,
-               clips_per_subject: int | None = None) -> Path:
+               clips_per_subject: int | None = None, clips: Sequence[tuple[str, str, str]] | None = None, size_px: int | None = None) -> Path:
     """Write the simulated SMIC layout for ``camera`` into ``out`` (created).
 
     Args:
@@ -82,27 +84,39 @@ def write_smic(out: Path, *, size: str = "quick", seed: int = 0, progress: bool 
         camera: ``"HS"``, ``"VIS"`` or ``"NIR"``.
         subjects: keep only the first ``subjects`` subjects of the size.
         clips_per_subject: clips per subject, classes taken in turn (default: the size's).
+        clips: lay out exactly these clips instead of the size's plan, as ``(subject folder, clip
+            folder, emotion folder)`` (``("s1", "s1_ne_01", "negative")``), in order; the size then
+            sets only the frame size (the MEGC2019 writer uses this).
+        size_px: the frame side (default: the size's).
     """
     if size not in SIZES:
         raise DataError(f"unknown simulator size {size!r}; expected one of {sorted(SIZES)}")
     if camera not in FPS:
         raise DataError(f"unknown SMIC camera {camera!r}; expected one of {list(FPS)}")
     spec = SIZES[size]
-    numbers = spec.subjects[camera]
-    if subjects is not None and not 2 <= subjects <= len(numbers):
-        raise DataError(f"subjects={subjects}: the {size} SMIC-{camera} simulation has 2..{len(numbers)} subjects")
-    numbers = numbers[:subjects] if subjects else numbers
-    plan = [(n, e) for i, n in enumerate(numbers) for e in _emotions(camera, n, i, clips_per_subject or spec.clips_per_subject)]
+    if clips is None:
+        numbers = spec.subjects[camera]
+        if subjects is not None and not 2 <= subjects <= len(numbers):
+            raise DataError(f"subjects={subjects}: the {size} SMIC-{camera} simulation has 2..{len(numbers)} subjects")
+        numbers = numbers[:subjects] if subjects else numbers
+        counters: dict[tuple[int, str], int] = {}
+        plan = []
+        for i, n in enumerate(numbers):
+            for emotion in _emotions(camera, n, i, clips_per_subject or spec.clips_per_subject):
+                counters[n, emotion] = counters.get((n, emotion), 0) + 1
+                plan.append((n, emotion, f"s{n}_{CODES[emotion]}_{counters[n, emotion]:02d}"))
+    elif subjects is not None or clips_per_subject is not None:
+        raise DataError("write_smic: clips= lists the clips itself; drop subjects / clips_per_subject")
+    else:
+        plan = _listed_plan(clips)
+        numbers = tuple(dict.fromkeys(n for n, _, _ in plan))
     out = Path(out)
     tree = out / "SMIC_all_cropped" / camera
     tree.mkdir(parents=True, exist_ok=True)
-    filmer = FaceFilmer(seed, spec.size_px, color=camera != "NIR", face_resolution=spec.face)
-    counters: dict[tuple[int, str], int] = {}
+    filmer = FaceFilmer(seed, size_px or spec.size_px, color=camera != "NIR", face_resolution=spec.face)
     starts = {n: LONG_NUMBERS.get(n, int(np.random.default_rng([seed, n, 7]).integers(30_000, 300_000))) for n in numbers}
     rows = []
-    for k, (n, emotion) in enumerate(tqdm(plan, desc=f"simulating SMIC-{camera} ({size})", unit="clip", disable=not progress)):
-        counters[n, emotion] = counters.get((n, emotion), 0) + 1
-        name = f"s{n}_{CODES[emotion]}_{counters[n, emotion]:02d}"
+    for k, (n, emotion, name) in enumerate(tqdm(plan, desc=f"simulating SMIC-{camera} ({size})", unit="clip", disable=not progress)):
         rng = np.random.default_rng([seed, n, k])
         clip = filmer.film(numbers.index(n), draw_emotion_aus(rng, emotion), FPS[camera], rng)
         onset = starts[n] = starts[n] + int(rng.integers(300, 20_000))
@@ -116,6 +130,25 @@ def write_smic(out: Path, *, size: str = "quick", seed: int = 0, progress: bool 
         last = [r for r in rows if r["clip"] in NO_OFFSET]
         write_xlsx(out / APEX_FILE, pd.DataFrame([r for r in rows if r["clip"] not in NO_OFFSET] + last, columns=list(APEX_COLUMNS)))
     return out
+
+
+_CLIP = re.compile(r"^s(\d+)_(ne|po|sur)_\d+$")
+
+
+def _listed_plan(clips: Sequence[tuple[str, str, str]]) -> list[tuple[int, str, str]]:
+    """``(subject number, emotion, clip name)`` of each listed clip, checked against the release's naming (datasets.md §3)."""
+    plan, seen = [], set()
+    for subject, name, emotion in clips:
+        match = _CLIP.match(name)
+        if (match is None or subject != f"s{int(match.group(1))}" or emotion not in CODES or CODES[emotion] != match.group(2)
+                or name in seen):
+            raise DataError(f"write_smic: clip {(subject, name, emotion)!r} is not (subject folder 's1', new clip folder 's1_ne_01' "
+                            f"whose code matches the emotion, one of {list(CODES)})")
+        seen.add(name)
+        plan.append((int(match.group(1)), emotion, name))
+    if len({n for n, _, _ in plan}) < 2:
+        raise DataError("the simulator needs at least 2 subjects for subject-independent folds")
+    return plan
 
 
 def _emotions(camera: str, n: int, i: int, per_subject: int | None) -> list[str]:
