@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import click
@@ -111,6 +110,5 @@ def show(name: str, root: Path, clip: str | None, out: Path, params: tuple[str, 
     from mer4d.data.datasets import DATASETS
 
     spec = DATASETS.get(name)
-    extra = {"seed": 0} if "seed" in inspect.signature(spec.scan).parameters else {}
-    index, _ = spec.scan(root, **extra, **_params(params))
+    index, _ = spec.run_scan(root, **_params(params))
     click.echo(f"wrote {contact_sheet(index, out, clip, spec.modalities)}")

@@ -44,10 +44,7 @@ def check_dataset(spec: DatasetSpec, root: Path, params: Mapping[str, object], *
 
     The default modality must be there for every clip; the others are optional (warnings).
     """
-    import inspect
-
-    extra = {"seed": seed} if "seed" in inspect.signature(spec.scan).parameters else {}
-    index, problems = spec.scan(root, **extra, **params)
+    index, problems = spec.run_scan(root, seed, **params)
     problems += check_clip_files(index, {spec.default_modality: spec.modality(None)}, deep=deep, progress=progress)
     for name, modality in spec.modalities.items():
         if name == spec.default_modality or modality.column == spec.modality(None).column or modality.column not in index:

@@ -121,6 +121,13 @@ class DatasetSpec:
                             f"expected one of {sorted(self.schemes)} (dataset.labels in the recipe)")
         return self.schemes[name]
 
+    def run_scan(self, root: Path, seed: int = 0, **options: object) -> tuple[pd.DataFrame, list[Problem]]:
+        """``scan(root, **options)``, with ``seed`` passed only to scans that take one (4DME's generated folds)."""
+        import inspect
+
+        extra = {"seed": seed} if "seed" in inspect.signature(self.scan).parameters else {}
+        return self.scan(root, **extra, **options)
+
     def modality(self, name: str | None) -> Modality:
         name = name or self.default_modality
         if name not in self.modalities:

@@ -113,7 +113,7 @@ def fingerprint(index: pd.DataFrame, recipe: Recipe) -> str:
         keyed = keyed.assign(face=index["face_source"])  # where each clip's landmarks came from
     cfg = recipe.dataset
     shaping = repr((cfg.name, cfg.modality, cfg.labels, cfg.kind, recipe.sampling.model_dump(), recipe.preprocess.size,
-                    recipe.preprocess.face.model_dump(), recipe.render.model_dump() if "mesh_dir" in index and cfg.modality == "mesh" else None))
+                    recipe.preprocess.face.model_dump(), recipe.render.model_dump() if cfg.modality == "mesh" else None))
     digest = pd.util.hash_pandas_object(keyed.assign(settings=shaping)).sum()
     return f"{np.uint64(digest):016x}"
 

@@ -90,6 +90,4 @@ def writer_options(spec: DatasetSpec, params: dict) -> dict:
 
 def scan_source(source: Source, params: dict, seed: int) -> tuple[pd.DataFrame, list[Problem]]:
     """The spec's scan of the source's root with the recipe's options (``seed`` when it takes one)."""
-    accepted = inspect.signature(source.spec.scan).parameters
-    extra = {"seed": seed} if "seed" in accepted else {}
-    return source.spec.scan(source.root, **extra, **params)
+    return source.spec.run_scan(source.root, seed, **params)

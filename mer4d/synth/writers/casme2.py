@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from mer4d.core.errors import DataError
 from mer4d.synth.catalog import draw_emotion_aus
-from mer4d.synth.writers.clips2d import FaceFilmer
+from mer4d.synth.writers.clips2d import FaceFilmer, subject_plan
 from mer4d.synth.writers.files import write_xlsx
 
 FPS = 200.0
@@ -123,13 +123,7 @@ def _size_spec(size: str, overrides: dict) -> SizeSpec:
     if unknown:
         raise DataError(f"write_casme2: unknown override(s) {unknown}; expected some of {list(OVERRIDES)}")
     spec = SIZES[size]
-    subjects, per = overrides.get("subjects"), overrides.get("clips_per_subject")
-    if subjects is not None or per is not None:
-        n = len(spec.per_subject) if subjects is None else int(subjects)
-        cycled = [spec.per_subject[j % len(spec.per_subject)] for j in range(n)]
-        spec = replace(spec, per_subject=tuple(int(per) for _ in range(n)) if per is not None else tuple(cycled))
-    if len(spec.per_subject) < 2 or min(spec.per_subject) < 1:
-        raise DataError(f"the simulator needs at least 2 subjects with 1 clip each for subject-independent folds, got {spec.per_subject}")
+    spec = replace(spec, per_subject=subject_plan(spec.per_subject, overrides.get("subjects"), overrides.get("clips_per_subject")))
     trees = tuple(overrides.get("trees", spec.trees))
     if not trees or set(trees) - {RAW_TREE, CROPPED_TREE}:
         raise DataError(f"write_casme2: trees must be a non-empty subset of {[RAW_TREE, CROPPED_TREE]}, got {list(trees)}")

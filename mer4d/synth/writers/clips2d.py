@@ -84,3 +84,16 @@ def _profile(event, window: int) -> np.ndarray:
     from mer4d.synth.events import profile
 
     return profile(event, window)
+
+
+def subject_plan(per_subject: tuple[int, ...], subjects: object = None, clips_per_subject: object = None) -> tuple[int, ...]:
+    """Clips per subject of a writer's size, with the ``subjects`` / ``clips_per_subject`` overrides
+    applied (more subjects cycle the size's counts); at least 2 subjects with 1 clip each."""
+    if subjects is not None or clips_per_subject is not None:
+        n = len(per_subject) if subjects is None else int(subjects)
+        per_subject = tuple(int(clips_per_subject) for _ in range(n)) if clips_per_subject is not None else tuple(per_subject[j % len(per_subject)] for j in range(n))
+    if len(per_subject) < 2 or min(per_subject) < 1:
+        from mer4d.core.errors import DataError
+
+        raise DataError(f"the simulator needs at least 2 subjects with 1 clip each for subject-independent folds, got {per_subject}")
+    return tuple(per_subject)
