@@ -29,21 +29,21 @@ import numpy as np
 
 def bench_faces(root, clips: int, landmarks: str) -> tuple[float, float, float, int]:
     """(cold ms/clip, cached ms/clip, sampling ms/clip, clips) for recipes/4dme_lbptop.yaml's settings."""
-    from mer4d.data.corpora.fourdme import scan
-    from mer4d.data.corpora.fourdme_face import face_corpus
-
+    from mer4d.data.datasets.fourdme import SPEC, scan
+    from mer4d.pipeline.faces import face_stage
     from mer4d.preprocess.sampling import sample_clip
+    from mer4d.recipes.schema import FaceCfg
 
     index, _ = scan(root)
     index = index.iloc[:clips].reset_index(drop=True)
-    face = {"enabled": True, "crop": 150, "landmarks": landmarks, "on_missing": "fallback"}
+    face = FaceCfg(enabled=True, crop=150, landmarks=landmarks, on_missing="fallback")
     # an empty face cache; the dataset itself stays where it is
     with tempfile.TemporaryDirectory() as cache, mock.patch.dict(os.environ, {"MER4D_CACHE": cache}):
         start = time.perf_counter()
-        _, read, _ = face_corpus(index, "gray", face, 1, False, "bench")
+        _, read, _ = face_stage(index, SPEC.modality("gray"), face, False)
         cold = time.perf_counter() - start
         start = time.perf_counter()
-        _, read, _ = face_corpus(index, "gray", face, 1, False, "bench")
+        _, read, _ = face_stage(index, SPEC.modality("gray"), face, False)
         aligned = [read(i) for i in range(len(index))]
         cached = time.perf_counter() - start
     import cv2
@@ -77,7 +77,7 @@ def main() -> None:
     args = parser.parse_args()
     root = args.root
     if root is None:
-        from mer4d.data.cache import simulated_dataset
+        from mer4d.pipeline import simulated_dataset
 
         root = simulated_dataset("4dme")
     rows = []

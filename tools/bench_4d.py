@@ -68,7 +68,7 @@ def bench_recipe(root: str | None, profile: str | None) -> tuple[float, float, i
     overrides = [f"dataset.root={root}"] if root else []
     recipe = load_recipe("recipes/4dme_ccdn.yaml", overrides, profile=profile or "quick").recipe
     if recipe.dataset.root is None:
-        from mer4d.data.cache import simulated_dataset
+        from mer4d.pipeline import simulated_dataset
 
         recipe = recipe.model_copy(update={"dataset": recipe.dataset.model_copy(update={"root": simulated_dataset("4dme")})})
     # an empty dynamic-image cache
