@@ -75,11 +75,17 @@ def _require(index: Any, columns: tuple[str, ...]) -> None:
 
 
 def subject_keys(index: pd.DataFrame) -> np.ndarray:
-    """(n,) str subject identity per row: ``subject``, or ``dataset/subject`` in a multi-dataset Index."""
+    """(n,) str subject identity per row: ``subject``, or ``dataset/subject`` in a multi-dataset Index.
+
+    A composite that already spells its subjects ``dataset/subject`` (MEGC2019) keeps them as they are.
+    """
     _require(index, ("subject",))
     subjects = index["subject"].astype(str)
     if "dataset" in index.columns and index["dataset"].nunique(dropna=False) > 1:
-        subjects = index["dataset"].astype(str) + "/" + subjects
+        prefixes = index["dataset"].astype(str) + "/"
+        already = [s.startswith(p) for s, p in zip(subjects, prefixes, strict=True)]
+        if not all(already):
+            subjects = prefixes + subjects
     return subjects.to_numpy()
 
 

@@ -90,7 +90,7 @@ def settle_problems(index: pd.DataFrame, problems: list[Problem], policy: str, s
     warnings = [p for p in problems if p.severity == "warning"]
     if warnings:
         shown = "; ".join(f"{p.clip or '-'}: {p.message}" for p in warnings[:3])
-        log.warning(f"{source.spec.name}: {len(warnings)} label/file problem(s) repaired (e.g. {shown}); "
+        log.warning(f"{source.spec.name}: {len(warnings)} warning(s) about labels or files, each handled as its message says (e.g. {shown}); "
                     f"'mer4d data check --dataset {source.spec.name} --root {source.root}' lists them all")
     if policy == "error":
         raise_if_fatal(problems, source.spec.name, source.root)

@@ -191,6 +191,9 @@ def test_subject_ids_are_per_dataset():
     index = index.assign(clip_id=index["dataset"] + index["clip_id"]).reset_index(drop=True)
     assert [f.name for f in loso(index)] == ["subject=casme2/01", "subject=casme2/02", "subject=samm/01", "subject=samm/02"]
     assert_valid(index, leave_one_dataset_out(index))
+    # a composite that spells its subjects "dataset/subject" already is not prefixed twice
+    composite = index.assign(subject=index["dataset"] + "/" + index["subject"])
+    assert [f.name for f in loso(composite)] == ["subject=casme2/01", "subject=casme2/02", "subject=samm/01", "subject=samm/02"]
 
 
 def test_fold_warning_when_class_lives_in_one_subject():
