@@ -172,7 +172,7 @@ def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: boo
     feature_rows = None
     if info.kind == "classic":  # features depend on the clip only: computed once for all folds
         extractor = build_model(recipe.model.name, num_classes=len(classes), in_channels=in_channels, **recipe.model.params)
-        feature_rows = FeatureRows(extractor, corpus, recipe.train.crop, progress)
+        feature_rows = FeatureRows(extractor, corpus, recipe.train.crop, progress, settings={"name": recipe.model.name, **recipe.model.params})
     au = au_side_targets(corpus, recipe.dataset.au_min_clips) if info.learns_aus else None
     for number, fold in enumerate(tqdm(folds, desc="folds", disable=not progress, unit="fold")):
         if number in done:

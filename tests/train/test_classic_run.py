@@ -32,8 +32,10 @@ def recipe(model: dict, **train) -> Recipe:
     return Recipe.model_validate({"name": "t", "dataset": {"name": "fake"}, "model": model, "train": {"epochs": 2, "batch_size": 4, **train}})
 
 
-def test_lbptop_svm_runs_every_fold_once_on_centre_crops_like_a_direct_sklearn_fit(monkeypatch):
+def test_lbptop_svm_runs_every_fold_once_on_centre_crops_like_a_direct_sklearn_fit(monkeypatch, tmp_path):
     from mer4d.models import lbptop_svm
+
+    monkeypatch.setenv("MER4D_CACHE", str(tmp_path))  # an empty feature cache: every clip is computed here
 
     corpus, clips = texture_corpus()
     calls = []
@@ -70,3 +72,50 @@ def test_train_crop_feeds_the_model_crops_in_training_and_at_test(monkeypatch):
     monkeypatch.setattr(tiny3d.Tiny3D, "forward", spy)
     run_protocol(recipe({"name": "tiny3d", "params": {"width": 4}}, crop=16), corpus, MemoryTracker(), progress=False)
     assert seen and set(seen) == {(16, 16)}
+
+
+def test_feature_rows_are_cached_on_disk_by_input_settings_and_code(monkeypatch, tmp_path, caplog):
+    from mer4d.models import lbptop_svm
+    from mer4d.train import classic
+
+    monkeypatch.setenv("MER4D_CACHE", str(tmp_path))
+    corpus, clips = texture_corpus()
+    calls = []
+    monkeypatch.setattr(lbptop_svm, "lbp_top", lambda clip, *a: calls.append(1) or lbp_top(clip, *a))
+    model = {"name": "lbptop_svm", "params": {"blocks": [2, 2]}}
+    first = run_protocol(recipe(model, crop=20), corpus, MemoryTracker(), progress=False)
+    assert len(calls) == len(clips)
+    again = run_protocol(recipe(model, crop=20), corpus, MemoryTracker(), progress=False)
+    assert len(calls) == len(clips)  # a second run reads every row from the cache
+    pd.testing.assert_frame_equal(first.table, again.table)
+    # another crop or block grid is another input: computed afresh
+    run_protocol(recipe({"name": "lbptop_svm", "params": {"blocks": [3, 3]}}, crop=20), corpus, MemoryTracker(), progress=False)
+    assert len(calls) == 2 * len(clips)
+    # a changed clip is a miss for that clip only
+    clips[0] += 0.5
+    run_protocol(recipe(model, crop=20), corpus, MemoryTracker(), progress=False)
+    assert len(calls) == 2 * len(clips) + 1
+    # an unreadable entry is made again with a warning naming it, and the run's numbers do not change
+    entries = sorted((tmp_path / "features").glob("*.npz"))
+    assert len(entries) == 2 * len(clips) + 1  # two settings, plus the changed clip
+    for entry in entries:
+        entry.write_bytes(b"not an npz")
+    clips[0] -= 0.5
+    with caplog.at_level("WARNING"):
+        repaired = run_protocol(recipe(model, crop=20), corpus, MemoryTracker(), progress=False)
+    assert "features cache entry" in caplog.text and "cannot be read" in caplog.text and "clip c" in caplog.text
+    pd.testing.assert_frame_equal(first.table, repaired.table)
+
+
+def test_editing_the_feature_code_changes_the_cache_key(monkeypatch):
+    from mer4d.models import lbptop_svm
+    from mer4d.train import classic
+
+    # the stamp hashes the model's module and preprocess/lbptop.py, whose lbp_top it calls
+    extractor = lbptop_svm.LBPTOPSVM(2, (2, 2), (1, 1, 2))
+    stamp = classic.code_stamp(extractor)
+    import mer4d.preprocess.lbptop as lbp_module
+
+    real = classic.inspect.getsourcefile
+    monkeypatch.setattr(classic.inspect, "getsourcefile", lambda m: __file__ if m is lbp_module else real(m))
+    assert classic.code_stamp(extractor) != stamp
