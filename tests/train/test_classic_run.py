@@ -76,7 +76,6 @@ def test_train_crop_feeds_the_model_crops_in_training_and_at_test(monkeypatch):
 
 def test_feature_rows_are_cached_on_disk_by_input_settings_and_code(monkeypatch, tmp_path, caplog):
     from mer4d.models import lbptop_svm
-    from mer4d.train import classic
 
     monkeypatch.setenv("MER4D_CACHE", str(tmp_path))
     corpus, clips = texture_corpus()

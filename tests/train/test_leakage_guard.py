@@ -33,11 +33,11 @@ import pytest
 import torch
 
 from mer4d.data.corpus import Corpus
-from mer4d.pipeline import load_corpus
 from mer4d.data.protocols import Fold, subject_keys
 from mer4d.models.au_graph import AUGraph
 from mer4d.models.lbptop_svm import LBPTOPSVM
 from mer4d.models.tiny3d import Tiny3D
+from mer4d.pipeline import load_corpus
 from mer4d.recipes.schema import Recipe
 from mer4d.train import engine
 from mer4d.train.runner import build_folds, run_protocol
