@@ -9,13 +9,23 @@ import click
 @click.option("--experiment", "experiments", multiple=True, help="Only these MLflow experiments (repeatable).")
 @click.option("--uri", default=None, help="Tracking URI; default MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db.")
 @click.option("--per-class", is_flag=True, help="Add per-class F1 and accuracy columns (4DME Tables 6-8 layout).")
-@click.option("--tables", is_flag=True, help="Print the 4DME paper's Table 5 (AU detection) and Table 6 (emotions): methods x classes, F1 / accuracy.")
+@click.option("--tables", type=click.Choice(["4dme", "dfme"]), is_flag=False, flag_value="4dme", default=None,
+              help="A paper's tables: 4dme (the default: Table 5 AU detection and Table 6 emotions, F1 / accuracy per class) or dfme (Tables VII, VIII, IX and XI: ACC / UF1 / UAR).")
 @click.option("--megc2019", "megc", is_flag=True, help="Print the MEGC2019 table: UF1 / UAR on the composite, CASME II, SAMM and SMIC.")
-def report(experiments: tuple[str, ...], uri: str | None, per_class: bool, tables: bool, megc: bool) -> None:
+def report(experiments: tuple[str, ...], uri: str | None, per_class: bool, tables: str | None, megc: bool) -> None:
     """Print a markdown table of the newest finished run of each recipe and --set variant."""
     from mer4d.tracking.report import PAPER_TABLES, latest_runs, markdown_table, megc2019_table, paper_table
 
-    runs = latest_runs(uri, list(experiments) or None, per_class=per_class or tables or megc)
+    if tables == "dfme":
+        from mer4d.tracking.report_dfme import METRICS, PARAMS, TABLES, dfme_tables
+
+        found = dfme_tables(latest_runs(uri, list(experiments) or None, params=PARAMS, metrics=METRICS))
+        for number, (title, _factor) in TABLES.items():
+            click.echo(f"\n### DFME Table {number} layout: {title}\n")
+            table = found[number]
+            click.echo(markdown_table(table) if not table.empty else f"_No finished dfme run for this table: run recipes/dfme_r3d.yaml{'' if number == 'VII' else ' with the --set of docs/recipes.md (DFME)'}._")
+        return
+    runs = latest_runs(uri, list(experiments) or None, per_class=per_class or bool(tables) or megc)
     if megc:
         table = megc2019_table(runs)
         click.echo("\n### MEGC2019 (composite-database evaluation, LOSO; UF1 / UAR pooled over all folds)\n")

@@ -15,12 +15,14 @@ def short_data(description: str) -> str:
     return head.split(" cached at ")[0].strip()
 
 
-def latest_runs(uri: str | None = None, experiments: list[str] | None = None, per_class: bool = False) -> pd.DataFrame:
+def latest_runs(uri: str | None = None, experiments: list[str] | None = None, per_class: bool = False, params: tuple[str, ...] = (), metrics: tuple[str, ...] = ()) -> pd.DataFrame:
     """The newest FINISHED parent run of each (experiment, recipe, profile, variant), one row each.
 
     ``variant`` is the run's method-changing ``--set`` overrides (e.g. ``model.params.views=[1]``
     for a single-view CCDN), so per-view and multi-view runs of one recipe sit side by side.
-    ``per_class`` adds every per-class F1 and accuracy (the 4DME paper's Tables 6-8 layout).
+    ``per_class`` adds every per-class F1 and accuracy (the 4DME paper's Tables 6-8 layout);
+    ``params`` adds those logged recipe parameters (``train.resample``, ...) as columns, and
+    ``metrics`` those metrics under their logged names (``fold_mean_acc``, ...).
     """
     client = open_client(tracking_uri(uri))
     found = [e for e in client.search_experiments() if experiments is None or e.name in experiments]
@@ -42,6 +44,8 @@ def latest_runs(uri: str | None = None, experiments: list[str] | None = None, pe
                 **({k: v for k, v in sorted(run.data.metrics.items()) if k.startswith(("f1_", "acc_"))} if per_class else {}),
                 **({"dataset": run.data.params.get("dataset.name", "")} if per_class else {}),
                 **({k: v for k, v in sorted(run.data.metrics.items()) if "/" in k} if per_class else {}),
+                **{name: run.data.params.get(name, "") for name in params},
+                **{name: run.data.metrics.get(name) for name in metrics},
             })
     table = pd.DataFrame(rows)
     if table.empty:
