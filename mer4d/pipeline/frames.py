@@ -59,9 +59,10 @@ def frame_loader(index: pd.DataFrame, modality: Modality, sampling: SamplingCfg,
         return cache[position].copy()  # callers may not change the cached array
 
     def make(position: int) -> np.ndarray:
-        first, apex, _ = clip_range(index.iloc[position], modality.scale)
+        first, apex, last = clip_range(index.iloc[position], modality.scale)
         clip, numbers = read_clip(position)
-        sampled = sample_clip(clip.astype(np.float32), numbers, sampling.strategy, sampling.frames, onset=first, apex=apex)
+        # The files read are onset..offset, so the clip's last frame stands for the offset.
+        sampled = sample_clip(clip.astype(np.float32), numbers, sampling.strategy, sampling.frames, onset=first, apex=apex, offset=int(numbers[-1]))
         t, c = sampled.shape[:2]
         if sampled.shape[2:] != (size, size):  # a face crop of preprocess.size is used as it is
             sampled = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in sampled.reshape(t * c, *sampled.shape[2:])])

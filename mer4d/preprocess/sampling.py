@@ -14,6 +14,8 @@ Strategies (``algorithms.md`` §4, "simpler alternatives"):
   choice for its 2D baselines (TIM to 10 frames).
 * ``onset_apex``: the onset and the apex frame (2 frames), for difference / optical-flow models.
 * ``apex_window``: ``n_frames`` consecutive frames around the apex, where the motion peaks.
+* ``adaptive``: temporal-adaptive key frames from onset, apex and offset (the DFME paper's choice,
+  after ME-PLAN), see :func:`adaptive_indices`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 
 from mer4d.core.errors import DataError, RecipeError, ShapeError
 
-STRATEGIES = ("uniform", "interpolate", "tim", "onset_apex", "apex_window")
+STRATEGIES = ("uniform", "interpolate", "tim", "onset_apex", "apex_window", "adaptive")
 
 
 def uniform_indices(n_available: int, n_frames: int) -> np.ndarray:
@@ -116,6 +118,53 @@ def apex_window(numbers: np.ndarray, apex: int, n_frames: int) -> np.ndarray:
     return np.clip(np.arange(start, start + n_frames), 0, count - 1).astype(np.int64)
 
 
+def adaptive_indices(numbers: np.ndarray, onset: int, apex: int, offset: int | None, n_frames: int) -> np.ndarray:
+    """Temporal-adaptive key-frame positions: ``n_frames`` split between the rise and the fall.
+
+    The DFME paper samples 16 key frames "based on the annotated onset, apex and offset and the
+    temporal adaptive sampling strategy" of ME-PLAN (Zhao et al. 2022) without stating the rule;
+    this is the reconstruction of ``algorithms.md`` §9, chosen because it keeps the onset as the
+    first frame, always contains the apex, and gives each phase a share of the frames proportional
+    to its duration, so a short rise is not skipped the way uniform sampling of a long fall skips it:
+
+    1. a missing offset becomes ``min(last frame, apex + (apex - onset))`` (a symmetric fall);
+    2. ``N_rise = round(N (a - o) / (f - o))`` clipped to ``[1, N - 1]``, ``N_fall = N - N_rise``;
+    3. rise ``linspace(o, a, N_rise, endpoint=False)`` (the apex excluded), fall ``linspace(a, f, N_fall)``
+       (from the apex to the offset), rounded to the nearest frame.
+
+    Positions repeat when the clip has fewer than ``n_frames`` frames (no interpolation). No
+    training jitter: sampled clips are computed once per clip and cached, so a jitter would be
+    frozen anyway.
+
+    Args:
+        numbers: (T,) strictly increasing absolute frame numbers of the clip.
+        onset, apex: absolute frame numbers, onset <= apex.
+        offset: absolute frame number >= apex, or None when the annotation has none.
+        n_frames: key frames wanted (>= 2 keeps both phases; 1 gives the apex).
+
+    Returns:
+        (n_frames,) int64 non-decreasing positions in [0, T - 1]; the first is the onset's, the apex's
+        is among them, the last is the offset's whenever the fall gets two or more frames.
+
+    Raises:
+        DataError: onset / apex / offset not frames of the clip, or in the wrong order.
+    """
+    _check_count("n_frames", n_frames)
+    numbers = _check_numbers(numbers)
+    if onset > apex or (offset is not None and apex > offset):
+        raise DataError(f"onset {onset}, apex {apex}, offset {offset}: expected onset <= apex <= offset; check the annotation (datasets.md §0 rule 5)")
+    o, a = _position(numbers, onset, "onset"), _position(numbers, apex, "apex")
+    f = min(len(numbers) - 1, a + (a - o)) if offset is None else _position(numbers, offset, "offset")
+    if n_frames == 1:
+        return np.array([a], dtype=np.int64)
+    if f == o:  # onset, apex and offset are one frame: nothing to spread
+        return np.full(n_frames, o, dtype=np.int64)
+    n_rise = int(np.clip(round(n_frames * (a - o) / (f - o)), 1, n_frames - 1))
+    rise = np.linspace(o, a, n_rise, endpoint=False)
+    fall = np.linspace(a, f, n_frames - n_rise)
+    return np.rint(np.concatenate([rise, fall])).astype(np.int64)
+
+
 def sample_clip(
     frames: np.ndarray,
     numbers: np.ndarray,
@@ -123,17 +172,19 @@ def sample_clip(
     n_frames: int | None = None,
     onset: int | None = None,
     apex: int | None = None,
+    offset: int | None = None,
 ) -> np.ndarray:
     """Sample a clip with one of :data:`STRATEGIES`.
 
     Args:
         frames: (T, ...) clip, e.g. (T, C, H, W).
         numbers: (T,) strictly increasing absolute frame numbers of ``frames``.
-        strategy: "uniform", "interpolate", "tim", "onset_apex" or "apex_window".
+        strategy: "uniform", "interpolate", "tim", "onset_apex", "apex_window" or "adaptive".
         n_frames: output length; required except for "onset_apex" (which gives 2 frames; n_frames
             may then be None or 2).
-        onset: absolute onset frame number ("onset_apex").
-        apex: absolute apex frame number ("onset_apex", "apex_window").
+        onset: absolute onset frame number ("onset_apex", "adaptive").
+        apex: absolute apex frame number ("onset_apex", "apex_window", "adaptive").
+        offset: absolute offset frame number ("adaptive"; None: derived from onset and apex).
 
     Returns:
         (n_frames, ...) float32 (2 frames for "onset_apex").
@@ -163,6 +214,9 @@ def sample_clip(
         from mer4d.preprocess.tim import tim_interpolate
 
         return np.repeat(frames.astype(np.float32), n_frames, axis=0) if len(frames) == 1 else tim_interpolate(frames, n_frames)
+    if strategy == "adaptive":
+        _require("adaptive", onset=onset, apex=apex)
+        return np.asarray(frames[adaptive_indices(numbers, onset, apex, offset, n_frames)], dtype=np.float32)
     _require("apex_window", apex=apex)
     return np.asarray(frames[apex_window(numbers, apex, n_frames)], dtype=np.float32)
 

@@ -58,7 +58,8 @@ class PreprocessCfg(Section):
 
 
 class SamplingCfg(Section):
-    strategy: Literal["uniform", "interpolate", "tim", "onset_apex", "apex_window"] = "uniform"
+    strategy: Literal["uniform", "interpolate", "tim", "onset_apex", "apex_window", "adaptive"] = Field(
+        "uniform", description="uniform, interpolate, tim, onset_apex, apex_window, or adaptive (key frames split between rise and fall, the DFME paper's)")
     frames: int = Field(8, ge=1)
 
 

@@ -130,3 +130,65 @@ def test_sample_clip_errors():
         sample_clip(frames, numbers, "apex_window", 4, apex=9)
     with pytest.raises(ShapeError, match="T = len"):
         sample_clip(frames, np.arange(5), "uniform", 4)
+
+
+# Temporal-adaptive key frames (algorithms.md §9 reconstruction); expected positions worked by hand:
+# N_rise = round(N (a - o) / (f - o)) clipped to [1, N - 1], rise linspace(o, a, N_rise) without a,
+# fall linspace(a, f, N - N_rise), each rounded half-to-even.
+@pytest.mark.parametrize(
+    "count, onset, apex, offset, n, expected",
+    [
+        # long fall: 4 rise frames (16 * 10 / 40), 12 fall frames 10 + k * 30 / 11
+        (41, 0, 10, 40, 16, [0, 2, 5, 8, 10, 13, 15, 18, 21, 24, 26, 29, 32, 35, 37, 40]),
+        # a clip of 5 frames gives 16 positions with repeats; the apex (position 2) is kept
+        (5, 100, 102, 104, 16, [0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4]),
+        # apex at onset: the rise keeps its one frame, the fall spreads 15 over 0..15
+        (16, 0, 0, 15, 16, [0, 0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15]),
+        # apex at offset: N_rise = 4 is clipped to 3, the fall is the apex alone
+        (10, 0, 9, 9, 4, [0, 3, 6, 9]),
+        # missing offset: f = min(30, 6 + 6) = 12, so 8 rise and 8 fall frames
+        (31, 0, 6, None, 16, [0, 1, 2, 2, 3, 4, 4, 5, 6, 7, 8, 9, 9, 10, 11, 12]),
+        # missing offset in a clip shorter than the symmetric fall: f is its last frame (8); N_rise =
+        # round(4 * 6 / 8) = 3 leaves one fall frame, the apex itself
+        (9, 0, 6, None, 4, [0, 2, 4, 6]),
+        (9, 0, 6, None, 8, [0, 1, 2, 3, 4, 5, 6, 8]),
+    ],
+)
+def test_adaptive_indices_hand_cases(count, onset, apex, offset, n, expected):
+    from mer4d.preprocess.sampling import adaptive_indices
+
+    first = 100 if onset == 100 else 0
+    numbers = np.arange(first, first + count)
+    got = adaptive_indices(numbers, onset, apex, offset, n)
+    assert got.tolist() == expected
+    assert got[0] == onset - first and (apex - first) in got.tolist()
+
+
+def test_adaptive_indices_onset_apex_offset_one_frame_and_gaps():
+    from mer4d.preprocess.sampling import adaptive_indices
+
+    assert adaptive_indices(np.arange(5), 2, 2, 2, 4).tolist() == [2, 2, 2, 2]
+    assert adaptive_indices(np.arange(5), 1, 3, 4, 1).tolist() == [3]  # one key frame: the apex
+    # positions, not frame numbers, are spread: every other frame on disk (0, 2, ..., 20)
+    numbers = np.arange(0, 21, 2)
+    assert adaptive_indices(numbers, 0, 4, 20, 4).tolist() == [0, 2, 6, 10]
+
+
+def test_adaptive_indices_errors_name_the_frames():
+    from mer4d.preprocess.sampling import adaptive_indices
+
+    with pytest.raises(DataError, match="onset <= apex <= offset"):
+        adaptive_indices(np.arange(10), 0, 8, 5, 4)
+    with pytest.raises(DataError, match="offset 12 is outside the clip"):
+        adaptive_indices(np.arange(10), 0, 5, 12, 4)
+    with pytest.raises(RecipeError, match="needs onset and apex"):
+        sample_clip(np.zeros((10, 1, 2, 2)), np.arange(10), "adaptive", 4)
+
+
+def test_sample_clip_adaptive_picks_those_frames():
+    frames = np.arange(41, dtype=np.float32).reshape(41, 1, 1, 1) * np.ones((1, 1, 2, 2), np.float32)
+    out = sample_clip(frames, np.arange(41), "adaptive", 16, onset=0, apex=10, offset=40)
+    assert out.shape == (16, 1, 2, 2)
+    assert out[:, 0, 0, 0].tolist() == [0, 2, 5, 8, 10, 13, 15, 18, 21, 24, 26, 29, 32, 35, 37, 40]
+    # and uniform sampling of the same clip does not contain the apex frame 10: the point of adaptive
+    assert 10 not in sample_clip(frames, np.arange(41), "uniform", 16)[:, 0, 0, 0].tolist()
