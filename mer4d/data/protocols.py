@@ -8,6 +8,11 @@ datasets reuse ids such as "01" for different people.
 
 A builder warns :class:`FoldWarning` when a class of the label column is missing from a fold's
 training set: the model cannot learn that class there, which is legal but worth knowing.
+
+Two exceptions, each asked for explicitly: ``split_column`` with ``train_only`` values (a dataset's
+official split, e.g. DFME's training sheet vs Test A / Test B) leaves those rows untested, and
+``sample_kfold`` (the DFME paper's clip-level 10-fold) lets a subject's clips fall on both sides;
+its folds are built with ``subject_overlap=True`` and runs using it are tagged as such.
 """
 
 from __future__ import annotations
@@ -99,11 +104,12 @@ def _from_mask(name: str, test_mask: np.ndarray) -> Fold:
     return Fold(name, np.flatnonzero(~test_mask), np.flatnonzero(test_mask))
 
 
-def check_folds(index: pd.DataFrame, folds: list[Fold]) -> None:
+def check_folds(index: pd.DataFrame, folds: list[Fold], *, untested: np.ndarray | None = None, subject_overlap: bool = False) -> None:
     """Validate folds against the Index; raise :class:`ProtocolError` on the first problem.
 
     Checks: fold names are distinct; positions lie in ``0..n-1``; train and test are non-empty and
-    disjoint; no subject is in both train and test of a fold; every row is in exactly one test set.
+    disjoint; no subject is in both train and test of a fold (unless ``subject_overlap``); every row
+    is in exactly one test set, except the rows of the (n,) bool mask ``untested``, which are in none.
     """
     n = len(index)
     keys = subject_keys(index)
@@ -123,12 +129,15 @@ def check_folds(index: pd.DataFrame, folds: list[Fold]) -> None:
         both = np.intersect1d(fold.train, fold.test)
         if both.size:
             raise ProtocolError(f"fold {fold.name!r}: clips {_clip_ids(index, both)} are in both train and test")
-        leaked = sorted(set(keys[fold.train]) & set(keys[fold.test]))
+        leaked = [] if subject_overlap else sorted(set(keys[fold.train]) & set(keys[fold.test]))
         if leaked:
             raise ProtocolError(f"fold {fold.name!r}: subject(s) {leaked[:5]} appear in both train and test; folds must never split a subject")
     tested = np.bincount(np.concatenate([f.test for f in folds]), minlength=n)
-    if (tested == 0).any():
-        raise ProtocolError(f"clips {_clip_ids(index, np.flatnonzero(tested == 0))} are in no test fold; every clip must be tested exactly once")
+    exempt = np.zeros(n, dtype=bool) if untested is None else np.asarray(untested, dtype=bool)
+    if (tested[exempt] > 0).any():
+        raise ProtocolError(f"clips {_clip_ids(index, np.flatnonzero(exempt & (tested > 0)))} are marked train-only but appear in a test fold")
+    if ((tested == 0) & ~exempt).any():
+        raise ProtocolError(f"clips {_clip_ids(index, np.flatnonzero((tested == 0) & ~exempt))} are in no test fold; every clip must be tested exactly once")
     if (tested > 1).any():
         raise ProtocolError(f"clips {_clip_ids(index, np.flatnonzero(tested > 1))} are in several test folds; every clip must be tested exactly once")
 
@@ -168,8 +177,8 @@ def _warn_missing_classes(index: pd.DataFrame, folds: list[Fold], label_column: 
             )
 
 
-def _finish(index: pd.DataFrame, folds: list[Fold], label_column: str | None) -> list[Fold]:
-    check_folds(index, folds)
+def _finish(index: pd.DataFrame, folds: list[Fold], label_column: str | None, **checks: Any) -> list[Fold]:
+    check_folds(index, folds, **checks)
     _warn_missing_classes(index, folds, label_column)
     return folds
 
@@ -257,16 +266,19 @@ def subject_kfold(index: pd.DataFrame, k: int, seed: int = 0, stratify: str | No
     return _finish(index, [_from_mask(f"fold={f}", row_fold == f) for f in range(int(k))], label_column)
 
 
-def split_column(index: pd.DataFrame, column: str, *, label_column: str | None = "emotion") -> list[Fold]:
+def split_column(index: pd.DataFrame, column: str, *, train_only: tuple[str, ...] | list[str] = (), label_column: str | None = "emotion") -> list[Fold]:
     """One test fold per distinct value of ``index[column]`` (a dataset-defined split).
 
     Args:
         index: the Index (n rows).
         column: the split column, e.g. ``"fold"``; every row needs a value and each subject one value.
+        train_only: values whose rows are only ever training data (DFME's official split:
+            ``["train"]``). Given, every fold trains on exactly those rows and tests one other
+            value (Test A, Test B), so the test sets never train each other; those rows are untested.
         label_column: column checked for classes missing from a training set.
 
     Returns:
-        one fold per value (sorted), named ``"<column>=<value>"``.
+        one fold per (non-train-only) value (sorted), named ``"<column>=<value>"``.
     """
     _require(index, ("subject",))
     if column not in index.columns:
@@ -282,10 +294,50 @@ def split_column(index: pd.DataFrame, column: str, *, label_column: str | None =
         if len(vals) > 1:
             raise ProtocolError(f"subject {subject!r} appears under {column!r} values {sorted(map(str, vals))}; a subject must lie in one split only, or its clips leak into training")
     distinct = sorted(set(values.tolist()), key=lambda v: (type(v).__name__, str(v)))
+    arr = values.to_numpy()
+    if train_only:
+        text = arr.astype(str)
+        unknown = sorted(set(map(str, train_only)) - set(text))
+        if unknown:
+            raise ProtocolError(f"protocol.train_only names {unknown}, which split column {column!r} never holds; its values are {sorted(map(str, distinct))}")
+        train_mask = np.isin(text, [str(v) for v in train_only])
+        tests = [v for v in distinct if str(v) not in set(map(str, train_only))]
+        if not tests:
+            raise ProtocolError(f"protocol.train_only {list(train_only)} covers every value of split column {column!r}; nothing is left to test")
+        folds = [Fold(f"{column}={v}", np.flatnonzero(train_mask), np.flatnonzero(arr == v)) for v in tests]
+        return _finish(index, folds, label_column, untested=train_mask)
     if len(distinct) < 2:
         raise ProtocolError(f"split column {column!r} has {len(distinct)} distinct value(s) {distinct}; at least 2 are needed so every fold has training clips")
-    arr = values.to_numpy()
     return _finish(index, [_from_mask(f"{column}={v}", arr == v) for v in distinct], label_column)
+
+
+def sample_kfold(index: pd.DataFrame, k: int, seed: int = 0, stratify: str | None = "emotion", *, label_column: str | None = "emotion") -> list[Fold]:
+    """Clip-level stratified k-fold that ignores subjects: the DFME paper's 10-fold protocol.
+
+    A subject's clips land on both sides of a fold, so the model may recognise the person rather
+    than the expression and the scores are optimistic; it exists to reproduce the paper's numbers
+    and is reached only with ``protocol.kind: sample_kfold`` plus ``protocol.subject_overlap: true``.
+    Within each class (``stratify`` key) the clips are shuffled by ``seed`` and dealt to the folds
+    in turn, continuing where the previous class stopped, so fold sizes differ by at most one.
+
+    Returns:
+        k folds named ``"clips_fold=0"`` .. ``"clips_fold=<k-1>"``.
+    """
+    _require(index, ("subject",))
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k <= len(index):
+        raise ProtocolError(f"sample_kfold needs an integer 2 <= k <= {len(index)} (the clips), got k={k!r}")
+    if stratify is not None and stratify not in index.columns:
+        raise ProtocolError(f"sample_kfold: stratify column {stratify!r} is not in the Index (columns {list(index.columns)})")
+    labels = _label_keys(index, stratify).astype(str) if stratify is not None else np.zeros(len(index), dtype=str)
+    rng = np.random.default_rng(int(seed))
+    row_fold = np.empty(len(index), dtype=np.int64)
+    dealt = 0
+    for label in sorted(set(labels)):
+        rows = rng.permutation(np.flatnonzero(labels == label))
+        row_fold[rows] = (dealt + np.arange(len(rows))) % k
+        dealt += len(rows)
+    folds = [_from_mask(f"clips_fold={f}", row_fold == f) for f in range(int(k))]
+    return _finish(index, folds, label_column, subject_overlap=True)
 
 
 def leave_one_dataset_out(index: pd.DataFrame, *, label_column: str | None = "emotion") -> list[Fold]:
@@ -306,20 +358,27 @@ PROTOCOLS: dict[str, Callable[..., list[Fold]]] = {
     "subject_kfold": subject_kfold,
     "split_column": split_column,
     "leave_one_dataset_out": leave_one_dataset_out,
+    "sample_kfold": sample_kfold,
 }
+
+SUBJECT_OVERLAPPING = frozenset({"sample_kfold"})  # protocols whose folds may share subjects
 
 
 def make_folds(
-    index: pd.DataFrame, kind: str, *, folds: int | None = None, seed: int = 0, column: str = "fold", label_column: str | None = "emotion"
+    index: pd.DataFrame, kind: str, *, folds: int | None = None, seed: int = 0, column: str = "fold", label_column: str | None = "emotion",
+    train_only: tuple[str, ...] | list[str] = (), subject_overlap: bool = False,
 ) -> list[Fold]:
     """Build the folds of protocol ``kind``.
 
     Args:
         index: the Index (n rows).
-        kind: one of ``loso``, ``subject_kfold``, ``split_column``, ``leave_one_dataset_out``.
-        folds: k for ``subject_kfold`` (required there, ignored by the other kinds).
-        seed: shuffling seed for ``subject_kfold``.
+        kind: one of ``loso``, ``subject_kfold``, ``split_column``, ``leave_one_dataset_out``, ``sample_kfold``.
+        folds: k for ``subject_kfold`` and ``sample_kfold`` (required there, ignored by the other kinds).
+        seed: shuffling seed for ``subject_kfold`` and ``sample_kfold``.
         column: split column for ``split_column``.
+        train_only: ``split_column`` values that only ever train (see :func:`split_column`).
+        subject_overlap: must be True for ``sample_kfold``, whose folds share subjects: the
+            caller says it knows.
         label_column: label column used to stratify ``subject_kfold`` (when present in the Index) and
             to warn about classes missing from a training set.
 
@@ -329,11 +388,16 @@ def make_folds(
     if kind not in PROTOCOLS:
         hint = did_you_mean(str(kind), list(PROTOCOLS), n=3)
         raise ProtocolError(f"unknown protocol {kind!r}{hint} Known: {', '.join(PROTOCOLS)}.")
-    if kind == "subject_kfold":
+    if kind in SUBJECT_OVERLAPPING and not subject_overlap:
+        raise ProtocolError(f"protocol {kind!r} puts clips of one subject in both train and test, which inflates scores; "
+                            "set protocol.subject_overlap: true to run it anyway (the run is tagged subject-overlapping), or use subject_kfold")
+    if train_only and kind != "split_column":
+        raise ProtocolError(f"protocol.train_only applies to protocol 'split_column' only, not {kind!r}")
+    if kind in ("subject_kfold", "sample_kfold"):
         if folds is None:
-            raise ProtocolError("protocol 'subject_kfold' needs the number of folds: pass folds=<k> (k >= 2)")
+            raise ProtocolError(f"protocol {kind!r} needs the number of folds: pass folds=<k> (k >= 2)")
         stratify = label_column if label_column is not None and label_column in index.columns else None
-        return subject_kfold(index, folds, seed, stratify, label_column=label_column)
+        return PROTOCOLS[kind](index, folds, seed, stratify, label_column=label_column)
     if kind == "split_column":
-        return split_column(index, column, label_column=label_column)
+        return split_column(index, column, train_only=train_only, label_column=label_column)
     return PROTOCOLS[kind](index, label_column=label_column)

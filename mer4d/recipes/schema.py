@@ -104,9 +104,12 @@ class TrainCfg(Section):
 
 
 class ProtocolCfg(Section):
-    kind: Literal["loso", "subject_kfold", "split_column", "leave_one_dataset_out"] = "loso"
-    folds: int | None = Field(None, ge=2, description="k for subject_kfold")
+    kind: Literal["loso", "subject_kfold", "split_column", "leave_one_dataset_out", "sample_kfold"] = Field(
+        "loso", description="sample_kfold: clip-level k-fold sharing subjects between train and test (the DFME paper's); needs subject_overlap: true")
+    folds: int | None = Field(None, ge=2, description="k for subject_kfold and sample_kfold")
     column: str = Field("fold", description="Index column holding the split for split_column")
+    train_only: list[str] = Field(default_factory=list, description="split_column values that only ever train (DFME's official split: [train]); each other value is a test set")
+    subject_overlap: bool = Field(False, strict=True, description="allow a protocol whose folds share subjects (sample_kfold); the run is tagged mer4d.subject_overlap")
 
 
 class TrackingCfg(Section):

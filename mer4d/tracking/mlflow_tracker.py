@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from mer4d.core.errors import TrackingError
+from mer4d.data.protocols import SUBJECT_OVERLAPPING
 from mer4d.recipes.load import LoadedRecipe, flatten, recipe_to_yaml
 from mer4d.recipes.schema import Recipe
 from mer4d.tracking.artifacts import log_results, metric_batch
@@ -75,6 +76,8 @@ class MlflowTracker:
             "mer4d.variant": variant(loaded.overrides),
             "mlflow.source.name": "mer4d run",
         }
+        if loaded.recipe.protocol.kind in SUBJECT_OVERLAPPING:  # its scores are not subject-independent
+            tags["mer4d.subject_overlap"] = "true"
         if "git_commit" in info:
             tags["mlflow.source.git.commit"] = str(info["git_commit"])
         run = self.client.create_run(self.experiment_id, tags=tags, run_name=loaded.recipe.name)

@@ -37,7 +37,8 @@ def latest_runs(uri: str | None = None, experiments: list[str] | None = None, pe
                 "recipe": tags["mer4d.recipe"],
                 "profile": tags.get("mer4d.profile", ""),
                 "variant": tags.get("mer4d.variant", ""),
-                "data": short_data(tags.get("mer4d.dataset", "")),
+                # a clip-level protocol's scores are optimistic: say so wherever the row is shown
+                "data": short_data(tags.get("mer4d.dataset", "")) + (" [subject-overlapping folds]" if tags.get("mer4d.subject_overlap") == "true" else ""),
                 "run": run.info.run_id,
                 **{label: run.data.metrics.get(key) for key, label in COLUMNS.items()},
                 **({"task": run.data.params.get("dataset.task", "")} if per_class else {}),

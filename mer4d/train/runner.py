@@ -94,6 +94,8 @@ def build_folds(recipe: Recipe, corpus: Corpus) -> list[Fold]:
         seed=recipe.seed,
         column=recipe.protocol.column,
         label_column=label_column,
+        train_only=recipe.protocol.train_only,
+        subject_overlap=recipe.protocol.subject_overlap,
     )
     if len(originals) == len(source):
         return folds

@@ -263,3 +263,75 @@ def test_index_contract_errors():
         loso([1, 2])
     with pytest.raises(DataError, match="no rows"):
         loso(make_index({"s1": ["a"]}).iloc[:0])
+
+
+# --- DFME: the official split (train-only rows) and the paper's clip-level 10-fold ---
+
+
+def dfme_like() -> pd.DataFrame:
+    rows = []
+    for split, subjects in (("train", ["s1", "s2", "s3"]), ("testA", ["s4"]), ("testB", ["s5", "s6"])):
+        for s in subjects:
+            for j, label in enumerate(["anger", "disgust", "disgust"]):
+                rows.append({"dataset": "dfme", "subject": s, "clip_id": f"{s}_{j}", "emotion": label, "fold": split})
+    return pd.DataFrame(rows)
+
+
+def test_split_column_train_only_trains_every_fold_on_the_training_sheet_only():
+    index = dfme_like()
+    folds = make_folds(index, "split_column", column="fold", train_only=["train"])
+    assert [f.name for f in folds] == ["fold=testA", "fold=testB"]
+    train_rows = np.flatnonzero(index["fold"] == "train")
+    for fold, value in zip(folds, ["testA", "testB"], strict=True):
+        assert fold.train.tolist() == train_rows.tolist()  # Test B never trains the Test A fold
+        assert fold.test.tolist() == np.flatnonzero(index["fold"] == value).tolist()
+    # without train_only the same column gives three leave-one-split-out folds
+    assert len(split_column(index, "fold")) == 3
+
+
+def test_split_column_train_only_errors():
+    index = dfme_like()
+    with pytest.raises(ProtocolError, match=r"train_only names \['training'\].*values are \['testA', 'testB', 'train'\]"):
+        split_column(index, "fold", train_only=["training"])
+    with pytest.raises(ProtocolError, match="nothing is left to test"):
+        split_column(index, "fold", train_only=["train", "testA", "testB"])
+    with pytest.raises(ProtocolError, match="train_only applies to protocol 'split_column' only"):
+        make_folds(index, "loso", train_only=["train"])
+
+
+def test_check_folds_untested_rows_must_stay_untested():
+    index = dfme_like()
+    train = index["fold"].eq("train").to_numpy()
+    fold = Fold("f", np.flatnonzero(train), np.flatnonzero(~train))
+    check_folds(index, [fold], untested=train)
+    with pytest.raises(ProtocolError, match="in no test fold"):
+        check_folds(index, [fold])
+    leaky = Fold("g", np.flatnonzero(~train), np.flatnonzero(train))
+    with pytest.raises(ProtocolError, match="marked train-only but appear in a test fold"):
+        check_folds(index, [leaky], untested=train)
+
+
+def test_sample_kfold_needs_the_explicit_option_and_shares_subjects():
+    index = make_index({f"s{i}": ["a"] * 6 + ["b"] * 4 for i in range(3)})
+    with pytest.raises(ProtocolError, match="set protocol.subject_overlap: true"):
+        make_folds(index, "sample_kfold", folds=5)
+    folds = make_folds(index, "sample_kfold", folds=5, seed=3, subject_overlap=True)
+    assert [f.name for f in folds] == [f"clips_fold={k}" for k in range(5)]
+    tested = np.concatenate([f.test for f in folds])
+    assert sorted(tested.tolist()) == list(range(len(index)))  # every clip tested once
+    # stratified: 18 'a' and 12 'b' clips over 5 folds -> each fold holds 3-4 'a' and 2-3 'b'
+    for fold in folds:
+        labels = index["emotion"].to_numpy()[fold.test]
+        assert 3 <= (labels == "a").sum() <= 4 and 2 <= (labels == "b").sum() <= 3
+        assert len(fold.test) == 6
+    # the point of the warning: some subject is on both sides of some fold
+    keys = index["subject"].to_numpy()
+    assert any(set(keys[f.train]) & set(keys[f.test]) for f in folds)
+    assert make_folds(index, "sample_kfold", folds=5, seed=3, subject_overlap=True) == folds
+    assert make_folds(index, "sample_kfold", folds=5, seed=4, subject_overlap=True) != folds
+
+
+def test_sample_kfold_bad_k():
+    index = make_index({"s1": ["a", "b"], "s2": ["a"]})
+    with pytest.raises(ProtocolError, match=r"2 <= k <= 3"):
+        make_folds(index, "sample_kfold", folds=4, subject_overlap=True)

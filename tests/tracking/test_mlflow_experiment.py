@@ -156,3 +156,16 @@ def test_report_data_cells_are_short():
     assert short_data(desc) == "built-in 4DME simulator (quick, seed 0)"
     assert short_data("4DME at /data/4DME: 267 clips") == "4DME at /data/4DME"
     assert short_data("built-in toy generator: 6 subjects, 108 clips, 3 classes") == "built-in toy generator"
+
+
+def test_a_subject_overlapping_protocol_is_tagged_and_a_subject_independent_one_is_not(store):
+    client = MlflowClient(store)
+    overlap = run_tracked(load_recipe(TOY_RECIPE, [*TINY, "protocol.kind=sample_kfold", "protocol.folds=3", "protocol.subject_overlap=true"]))
+    honest = run_tracked(load_recipe(TOY_RECIPE, TINY))
+    assert client.get_run(overlap.run_id).data.tags.get("mer4d.subject_overlap") == "true"
+    assert "mer4d.subject_overlap" not in client.get_run(honest.run_id).data.tags
+    assert [f.name for f in overlap.result.folds] == ["clips_fold=0", "clips_fold=1", "clips_fold=2"]
+    from mer4d.tracking.report import latest_runs
+
+    marked = latest_runs(store).set_index("run")["data"]
+    assert marked[overlap.run_id].endswith("[subject-overlapping folds]") and "overlapping" not in marked[honest.run_id]
