@@ -8,7 +8,7 @@ from importlib import import_module
 
 from mer4d.data.spec import DATASETS
 
-_MODULES: tuple[str, ...] = ("toy", "fourdme", "casme2", "samm", "smic", "casme3", "mmew", "megc2019")
+_MODULES: tuple[str, ...] = ("toy", "fourdme", "casme2", "samm", "smic", "casme3", "mmew", "megc2019", "dfme")
 
 for _name in _MODULES:
     import_module(f"{__name__}.{_name}")

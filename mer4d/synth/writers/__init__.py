@@ -11,7 +11,7 @@ from importlib import import_module
 from pathlib import Path
 
 # kind -> module of mer4d.synth.writers holding write_<module>()
-_MODULES: dict[str, str] = {"4dme": "fourdme", "casme2": "casme2", "smic": "smic", "casme3": "casme3", "mmew": "mmew", "samm": "samm", "megc2019": "megc2019"}
+_MODULES: dict[str, str] = {"4dme": "fourdme", "casme2": "casme2", "smic": "smic", "casme3": "casme3", "mmew": "mmew", "samm": "samm", "megc2019": "megc2019", "dfme": "dfme"}
 
 
 def _lazy(module: str) -> Callable[..., Path]:
