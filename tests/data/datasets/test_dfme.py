@@ -40,7 +40,7 @@ def make_root(tmp: Path, sheets: Path, doubled: bool = True, annotation_folder: 
     root = tmp / "root"
     target = root / "full_release_annotation" if annotation_folder else root
     target.mkdir(parents=True)
-    for key, (name, frames) in SHEETS.items():
+    for name, frames in SHEETS.values():
         shutil.copy(sheets / name, target / name)
         tree = root / frames / frames if doubled else root / frames
         for clip in pd.read_excel(sheets / name, dtype=str)["Filename"]:
