@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Section(BaseModel):
@@ -81,6 +81,16 @@ class ModelCfg(Section):
     params: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of the model factory")
 
 
+class LossCfg(Section):
+    """``train.loss``: a name alone (``loss: ce``) or the mapping; class-balanced options apply to those losses only."""
+
+    name: Literal["ce", "bce", "class_balanced", "class_balanced_focal"] = Field(
+        "ce", description="ce (single-label), bce (multi-label), or Cui et al.'s class-balanced losses weighted from the training fold")
+    variant: Literal["softmax", "sigmoid"] = Field("softmax", description="class-balanced form: softmax CE or per-class sigmoid terms (focal: Cui et al. use sigmoid)")
+    beta: float = Field(0.9999, ge=0, lt=1, description="effective-number beta: 0 no reweighting, towards 1 inverse frequency")
+    gamma: float = Field(2.0, ge=0, description="focal exponent of class_balanced_focal")
+
+
 class TrainCfg(Section):
     epochs: int = Field(10, ge=1, description="fixed budget, or the maximum with early stopping")
     batch_size: int = Field(16, ge=1)
@@ -91,7 +101,7 @@ class TrainCfg(Section):
     schedule: Literal["none", "step", "cosine"] = "none"
     step_size: int = Field(30, ge=1, description="epochs between decays for schedule 'step'")
     gamma: float = Field(0.1, gt=0, le=1)
-    loss: Literal["ce", "bce"] = "ce"
+    loss: LossCfg = Field(default_factory=LossCfg, description="ce, bce, class_balanced or class_balanced_focal (a name, or a mapping with variant / beta / gamma)")
     resample: Literal["none", "uniform"] = "none"
     crop: int | None = Field(None, ge=8, description="random crop x crop pixels of each training clip, centre crop at test (4DME: 112 from 150)")
     hflip: bool = Field(False, description="mirror training clips left-right at random; only for labels a mirror keeps (emotions, not L/R AUs)")
@@ -101,6 +111,11 @@ class TrainCfg(Section):
     amp: bool = Field(True, description="mixed precision; only ever used on CUDA")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     workers: int = Field(0, ge=0)
+
+    @field_validator("loss", mode="before")
+    @classmethod
+    def _loss_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
 
 
 class ProtocolCfg(Section):

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from tqdm.auto import tqdm
 
 from mer4d.core.errors import RecipeError
-from mer4d.losses import TRAINING_LOSSES, TrainingLoss, task_loss, task_only
+from mer4d.losses import TRAINING_LOSSES, TrainingLoss, class_balanced_loss, task_loss, task_only
 from mer4d.recipes.schema import TrainCfg
 from mer4d.train.augment import Augment, centre_crop
 from mer4d.train.clipset import ClipSet
@@ -50,8 +50,11 @@ class FitResult:
 
 def make_loss(cfg: TrainCfg, targets: np.ndarray, num_outputs: int) -> nn.Module:
     """The recipe's task loss (``train.loss``, ``train.class_weight``) weighted from the *training*
-    targets only; see :func:`mer4d.losses.task_loss`."""
-    return task_loss(cfg.loss, cfg.class_weight, targets, num_outputs)
+    targets only; see :func:`mer4d.losses.task_loss` and :func:`mer4d.losses.class_balanced_loss`."""
+    loss = cfg.loss
+    if loss.name in ("class_balanced", "class_balanced_focal"):
+        return class_balanced_loss(loss.name, loss.variant, loss.beta, loss.gamma, targets, num_outputs)
+    return task_loss(loss.name, cfg.class_weight, targets, num_outputs)
 
 
 def make_optimizer(model: nn.Module, cfg: TrainCfg) -> torch.optim.Optimizer:

@@ -18,7 +18,7 @@ from mer4d.core.errors import RecipeError
 from mer4d.data.corpus import Corpus
 from mer4d.data.protocols import Fold, make_folds
 from mer4d.models import ModelInfo, build_model, check_model_params, model_info
-from mer4d.recipes.schema import Recipe
+from mer4d.recipes.schema import Recipe, TrainCfg
 from mer4d.train.classic import FeatureRows, fit_and_score
 from mer4d.train.clipset import ClipSet
 from mer4d.train.engine import fit, predict, seed_everything
@@ -51,15 +51,30 @@ def fold_seed(recipe_seed: int, fold_number: int) -> int:
     return recipe_seed * 100_003 + fold_number
 
 
+def check_loss_fits(train: TrainCfg, task: str, multilabel: bool) -> None:
+    """``train.loss`` against the task and the other rebalancing settings (algorithms.md §11)."""
+    loss = train.loss
+    balanced = loss.name in ("class_balanced", "class_balanced_focal")
+    if multilabel and loss.name == "ce":
+        raise RecipeError(f"dataset.task={task} is multi-label and needs train.loss=bce (or a class-balanced loss with variant sigmoid), got 'ce'")
+    if not multilabel and loss.name == "bce":
+        raise RecipeError(f"dataset.task={task} is single-label and needs train.loss=ce (or class_balanced / class_balanced_focal), got 'bce'")
+    if multilabel and balanced and loss.variant == "softmax":
+        raise RecipeError(f"dataset.task={task} is multi-label: a softmax class-balanced loss needs one class per clip; set train.loss.variant=sigmoid")
+    if balanced and train.class_weight == "balanced":
+        raise RecipeError(f"train.loss={loss.name} already weights classes by their effective number; train.class_weight=balanced would "
+                          "weight them twice. Set train.class_weight=none (or train.loss.name=ce)")
+    if balanced and train.resample == "uniform":
+        log.warning(f"train.resample=uniform with train.loss={loss.name}: each class is drawn equally often AND reweighted, which "
+                    "double-counts the rebalancing (algorithms.md §11); the DFME paper compares the two, one at a time")
+
+
 def check_recipe_fits(recipe: Recipe) -> None:
     """Cheap consistency checks before any data is loaded or model built (from the model's
     registered :class:`~mer4d.models.ModelInfo`, never from a model object)."""
     entry = check_model_params(recipe.model.name, recipe.model.params)  # unknown name or option -> did-you-mean error
     multilabel = recipe.dataset.task in MULTILABEL_TASKS
-    if multilabel and recipe.train.loss != "bce":
-        raise RecipeError(f"dataset.task={recipe.dataset.task} is multi-label and needs train.loss=bce, got '{recipe.train.loss}'")
-    if not multilabel and recipe.train.loss == "bce":
-        raise RecipeError(f"dataset.task={recipe.dataset.task} is single-label and needs train.loss=ce, got 'bce'")
+    check_loss_fits(recipe.train, recipe.dataset.task, multilabel)
     if recipe.train.hflip and entry.info.input.has_views:
         raise RecipeError("train.hflip mirrors every view in place, so a mirrored left view would reach the left-view branch looking like a "
                           "right view; turn train.hflip off for multi-view models")

@@ -407,7 +407,7 @@ def test_augmented_copies_of_test_clips_never_train():
         assert expected_copies <= set(used.tolist()), f"fold {fold.name}: copies of training clips were left out of training"
 
 
-CLASS_WEIGHTS = [*DEEP[:2], ("loso-multilabel", 0.0)]
+CLASS_WEIGHTS = [*DEEP[:2], ("loso-multilabel", 0.0), ("loso-class-balanced", 0.5)]
 
 
 @pytest.mark.parametrize(("kind", "val"), CLASS_WEIGHTS, ids=[f"{k}-val{v}" for k, v in CLASS_WEIGHTS])
@@ -415,6 +415,9 @@ def test_class_weights_see_training_labels_only(kind, val):
     if kind == "loso-multilabel":
         result = run(recipe(task="emotion_multilabel", class_weight="balanced"), hand_made())
         labels = np.array([[float(c in e) for c in CLASSES] for e in result.corpus.index["emotions"]])
+    elif kind == "loso-class-balanced":  # effective-number weights (algorithms.md §11) are fitted from labels too
+        result = run(recipe(val=val, loss={"name": "class_balanced", "beta": 0.9}), hand_made())
+        labels = class_ids(result.corpus.index)
     else:
         result = deep_run(kind, val)
         labels = class_ids(result.corpus.index)
