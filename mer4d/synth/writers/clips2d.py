@@ -61,23 +61,42 @@ class FaceFilmer:
             self._faces[s] = make_face(sample_identity(np.random.default_rng([self.seed, s])), self.face_resolution)
         return self._faces[s]
 
-    def film(self, s: int, aus: tuple[str, ...], fps: float, rng: np.random.Generator, kind: str = "micro") -> Clip2D:
-        """One ``kind`` event of ``aus`` on subject ``s`` at ``fps``; timing and noise from ``rng``."""
+    def film(self, s: int, aus: tuple[str, ...], fps: float, rng: np.random.Generator, kind: str = "micro",
+             amplitude_mm: tuple[float, float] | None = None, time_step: int = 1) -> Clip2D:
+        """One ``kind`` event of ``aus`` on subject ``s`` at ``fps``; timing and noise from ``rng``.
+
+        ``amplitude_mm``: the apex amplitude range (None: the kind's, :data:`mer4d.synth.events.AMPLITUDE_MM`).
+        ``time_step`` k > 1 renders every k-th frame (and the last) and fills the frames between
+        by linear interpolation of the shaded images, each with its own sensor noise: a cheap
+        stand-in for a high-speed camera, whose neighbouring frames barely differ.
+        """
         from mer4d.core.containers import MeshSeq
 
         face = self.face(s)
         window = math.ceil((0.6 if kind == "micro" else 4.5) * fps)
-        event = sample_event(rng, kind, fps, window, aus, face=face)
+        event = sample_event(rng, kind, fps, window, aus, amplitude_range=amplitude_mm, face=face)
         drift = head_drift(window, fps)
         animation = synthesize(face, [(_profile(event, window), event.aus)], window, fps, rng, Distractors(head_motion_mm=drift, head_motion_deg=drift))
         span = list(range(event.onset, event.offset + 1))
+        keys = sorted({*span[::max(1, int(time_step))], span[-1]})
         mesh = face.mesh
-        rendered = self.renderer.render(MeshSeq(animation.vertices[span], mesh.faces, fps, uvs=mesh.uvs, texture=mesh.texture), self.rig)
-        lit = shade(rendered.texture[:, 0], rendered.normals[:, 0], rendered.mask[:, 0])
+        rendered = self.renderer.render(MeshSeq(animation.vertices[keys], mesh.faces, fps, uvs=mesh.uvs, texture=mesh.texture), self.rig)
+        lit = _fill_between(shade(rendered.texture[:, 0], rendered.normals[:, 0], rendered.mask[:, 0]), keys, span)
         frames = np.stack([to_uint8(f if self.color else f @ _GRAY, rng) for f in lit])
         points = face.landmark_positions(animation.vertices[span])
         uv, _ = project(self.rig.views[0], points.reshape(-1, 3))
         return Clip2D(frames, event.apex - event.onset, uv.reshape(len(span), len(LANDMARK_NAMES), 2), tuple(aus))
+
+
+def _fill_between(images: np.ndarray, keys: list[int], span: list[int]) -> np.ndarray:
+    """Images at every frame of ``span`` from those rendered at ``keys`` (a sorted subset holding
+    both ends), linearly interpolated in time."""
+    if len(keys) == len(span):
+        return images
+    position = np.interp(span, keys, np.arange(len(keys), dtype=float))
+    lo = np.minimum(np.floor(position).astype(int), len(keys) - 2)
+    w = (position - lo)[:, None, None, None] if images.ndim == 4 else (position - lo)[:, None, None]
+    return (1.0 - w) * images[lo] + w * images[lo + 1]
 
 
 def _profile(event, window: int) -> np.ndarray:
