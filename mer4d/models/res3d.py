@@ -102,7 +102,7 @@ class Res3D(ClassifierHead):
         return self.pool(x).flatten(1)
 
 
-@register_model("res3d", info=ModelInfo(kind="torch", input=CLIPS))
+@register_model("res3d", info=ModelInfo(kind="torch", input=CLIPS, paper_input=(3, 16, 224, 224)))
 def res3d(num_classes: int, in_channels: int, dropout: float = 0.0, width: int = 64, remove_static: bool = False) -> Res3D:
     """3D ResNet-18 (R3D-18 as torchvision r3d_18, 33.2M params at width=64; width scales channels), trained from scratch."""
     return Res3D(num_classes=num_classes, in_channels=in_channels, dropout=dropout, width=width, remove_static=remove_static)
