@@ -81,8 +81,12 @@ class SqueezeExcite3d(nn.Module):
 def init_video_weights(module: nn.Module) -> None:
     """torchvision's video-model initialisation of every submodule of ``module``: Kaiming-normal
     (fan-out, ReLU gain) Conv3d/Conv2d weights with zero biases, BatchNorm weight 1 and bias 0.
-    Linear layers are left as they are (see :func:`init_small_head` for the classifier)."""
+    Linear layers are left as they are (see :func:`init_small_head` for the classifier).
+    Tensors on PyTorch's meta device (no values: parameter counting) are skipped; their
+    ``normal_`` takes a slow first-call path there."""
     for m in module.modules():
+        if any(p.is_meta for p in m.parameters(recurse=False)):
+            continue
         if isinstance(m, (nn.Conv3d, nn.Conv2d)):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             if m.bias is not None:
@@ -95,6 +99,8 @@ def init_video_weights(module: nn.Module) -> None:
 def init_small_head(layer: nn.Linear) -> None:
     """N(0, 0.01) weights and zero bias (torchvision's choice): small logits at the start, so the
     loss starts near log(K)."""
+    if layer.weight.is_meta:
+        return
     nn.init.normal_(layer.weight, 0.0, 0.01)
     nn.init.zeros_(layer.bias)
 

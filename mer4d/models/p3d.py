@@ -32,7 +32,7 @@ Layout (``width`` = w = 64 is the published network):
   is replaced by this global average.
 * dropout (0.5 as the reference), Linear(32 w -> K).
 
-At width 64, 3 input channels and 400 classes the network has 25,742,032 parameters (algorithms.md:
+At width 64, 3 input channels and 400 classes the network has 25,745,232 parameters (algorithms.md:
 "≈25.7 M analytic"); the 2-D res5 convolutions have exactly the parameters of 1x3x3 3-D ones.
 Initialisation: Kaiming-normal fan-out convolutions, BatchNorm 1/0 (the reference's), N(0, 0.01)
 classifier. No pretrained weights ship (mer4d is offline): prefer small ``width`` and inputs.
