@@ -19,3 +19,19 @@ def store(tmp_path, monkeypatch) -> str:
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     return uri
+
+
+@pytest.fixture
+def tiny_conv_backend():
+    """PyTorch's native CPU convolutions instead of oneDNN's for the test: oneDNN builds a kernel for
+    each new convolution shape on its first call (seconds for a DenseNet's ~120 distinct shapes),
+    which dominates the tests' narrow models; the native kernels start at once. Numerics are the
+    same up to float rounding; full-width and slow tests keep the default backend."""
+    import torch
+
+    enabled = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False  # not mkldnn.flags(): that also sets TF32 and warns about it
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = enabled

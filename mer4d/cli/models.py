@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+PAPER_CLASSES = 7  # DFME's emotion classes: the count ``mer4d models list`` reports parameters for
+
 
 @click.group()
 def models() -> None:
@@ -28,6 +30,7 @@ def capabilities(info) -> str:
 def list_() -> None:
     """Every registered model with its options, capabilities and one-line description."""
     from mer4d.models import MODELS
+    from mer4d.models.registry import paper_parameter_count
 
     for name in MODELS.names():
         entry = MODELS.get(name)
@@ -36,3 +39,7 @@ def list_() -> None:
         if options:
             click.echo(f"{'':16s} options: {options}")
         click.echo(f"{'':16s} {capabilities(entry.info)}")
+        if entry.info.paper_input is not None:
+            sizes = " x ".join(map(str, entry.info.paper_input))
+            count = paper_parameter_count(name, num_classes=PAPER_CLASSES)
+            click.echo(f"{'':16s} paper input {sizes}: {count:,} parameters at the default options, {PAPER_CLASSES} classes (DFME)")

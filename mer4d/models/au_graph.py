@@ -44,9 +44,9 @@ from torch import nn
 
 from mer4d.core.errors import DataError, RecipeError
 from mer4d.core.shapes import check_shape
+from mer4d.models.blocks3d import init_small_head
 from mer4d.models.clip_input import CLIPS, check_int
 from mer4d.models.registry import ModelInfo, register_model
-from mer4d.models.res3d import init_small_head
 from mer4d.models.sca import Res3DSCA
 
 logger = logging.getLogger(__name__)

@@ -29,9 +29,9 @@ import torch
 from torch import nn
 
 from mer4d.core.errors import RecipeError, ShapeError
+from mer4d.models.blocks3d import init_small_head
 from mer4d.models.clip_input import IMAGES, check_channels, check_int
 from mer4d.models.registry import ModelInfo, register_model
-from mer4d.models.res3d import init_small_head
 
 # Paper Table 1: name -> (#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj); "pool" marks
 # the 3x3/2 max-pools between the stages.

@@ -73,6 +73,10 @@ class ModelInfo:
             probabilities (CCDN's ``multilabel``, which picks sigmoid or softmax view fusion);
             the runner refuses a recipe whose task disagrees with it. None: the model's logits
             serve either kind of task.
+        paper_input: the size of one sample in the publication the model follows, in the
+            ``input`` layout without B (clips: (C, T, H, W), e.g. (3, 16, 224, 224)); ``mer4d
+            models list`` shows the parameter count of the default model built for it
+            (:func:`paper_parameter_count`), and a slow test forwards it. None: not stated.
     """
 
     kind: Literal["torch", "classic"] = "torch"
@@ -80,12 +84,18 @@ class ModelInfo:
     learns_aus: bool = False
     training_loss: str = "task"
     multilabel_option: str | None = None
+    paper_input: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("torch", "classic"):
             raise ValueError(f"ModelInfo.kind must be 'torch' or 'classic', got {self.kind!r}")
         if self.kind == "classic" and (self.learns_aus or self.training_loss != "task"):
             raise ValueError("ModelInfo: a classic model is fitted by scikit-learn once per fold; it has no training loss and cannot learn AUs jointly")
+        if self.paper_input is not None:
+            sizes = tuple(self.paper_input)
+            if len(sizes) != len(self.input.sample_dims) or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in sizes):
+                raise ValueError(f"ModelInfo.paper_input must be {len(self.input.sample_dims)} positive ints {self.input.sample_dims}, got {self.paper_input!r}")
+            object.__setattr__(self, "paper_input", sizes)
 
 
 @dataclass(frozen=True)
@@ -141,6 +151,23 @@ def register_model(name: str, info: ModelInfo | None = None) -> Callable[[Callab
 def model_info(name: str) -> ModelInfo:
     """The :class:`ModelInfo` ``name`` was registered with (unknown names: did-you-mean error)."""
     return MODELS.get(name).info
+
+
+def paper_parameter_count(name: str, num_classes: int = 7) -> int | None:
+    """Parameters of ``name`` at its default options for its ``paper_input`` (its first size is
+    ``in_channels``) and ``num_classes`` logits (7: DFME's classes); None without a paper input.
+
+    The model is built on PyTorch's meta device: no memory is allocated and no initialisation
+    runs, so counting a 30 M-parameter network takes milliseconds.
+    """
+    import torch
+
+    info = model_info(name)
+    if info.paper_input is None:
+        return None
+    with torch.device("meta"):
+        model = build_model(name, num_classes=num_classes, in_channels=info.paper_input[0])
+    return sum(p.numel() for p in model.parameters())
 
 
 def check_model_params(name: str, params: dict[str, Any]) -> ModelEntry:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mer4d.core.errors import RecipeError
+from mer4d.models.blocks3d import ClassifierHead, check_dropout
 from mer4d.models.clip_input import CLIPS, check_clip, check_int, remove_static
 from mer4d.models.registry import ModelInfo, register_model
 
@@ -50,8 +50,8 @@ class BasicBlock3d(nn.Module):
         return self.relu(out + self.downsample(x))
 
 
-class Res3D(nn.Module):
-    """R3D-18: (B, C, T, H, W) clips -> (B, K) logits.
+class Res3D(ClassifierHead):
+    """R3D-18: (B, C, T, H, W) clips -> (B, K) logits (``forward`` and ``reset_classifier`` from :class:`ClassifierHead`).
 
     Args:
         num_classes: number of logits K (>= 1).
@@ -65,18 +65,18 @@ class Res3D(nn.Module):
         training, so train on batches, not single small clips.
     """
 
+    model_name = "res3d"
+
     def __init__(self, num_classes: int, in_channels: int = 3, dropout: float = 0.0, width: int = 64, remove_static: bool = False):
         super().__init__()
         check_int("res3d", "num_classes", num_classes, 1)
         check_int("res3d", "in_channels", in_channels, 1)
         check_int("res3d", "width", width, 1)
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise RecipeError(f"res3d: dropout must be a number in [0, 1), got {dropout!r}; e.g. dropout=0.5")
+        check_dropout("res3d", dropout)
         self.in_channels = in_channels
         # Off for the published R3D-18; on, each pixel's temporal mean is subtracted first, so the
         # network sees the change (the expression) rather than the identity (see tiny3d).
         self.remove_static = remove_static
-        self.num_features = 8 * width
         self.stem = nn.Sequential(
             nn.Conv3d(in_channels, width, kernel_size=(3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3), bias=False),
             nn.BatchNorm3d(width),
@@ -89,18 +89,8 @@ class Res3D(nn.Module):
             channels = out_channels
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.pool = nn.AdaptiveAvgPool3d(1)
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(self.num_features, num_classes)
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        for module in self.modules():
-            if isinstance(module, nn.Conv3d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(module, nn.BatchNorm3d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
-        init_small_head(self.classifier)
+        self.build_head(8 * width, num_classes, dropout)
+        self.init_weights()
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features (B, num_features) of clips (B, C, T, H, W)."""
@@ -111,27 +101,8 @@ class Res3D(nn.Module):
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.pool(x).flatten(1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits (B, K) of clips (B, C, T, H, W)."""
-        return self.classifier(self.dropout(self.forward_features(x)))
 
-    def reset_classifier(self, num_classes: int) -> None:
-        """Replace the head with a freshly initialised one giving ``num_classes`` logits."""
-        check_int("res3d", "num_classes", num_classes, 1)
-        device, dtype = self.classifier.weight.device, self.classifier.weight.dtype
-        self.classifier = nn.Linear(self.num_features, num_classes, device=device, dtype=dtype)
-        init_small_head(self.classifier)
-
-
-
-def init_small_head(layer: nn.Linear) -> None:
-    # Small logits at the start (torchvision's choice): the loss starts near log(K).
-    nn.init.normal_(layer.weight, 0.0, 0.01)
-    nn.init.zeros_(layer.bias)
-
-
-
-@register_model("res3d", info=ModelInfo(kind="torch", input=CLIPS))
+@register_model("res3d", info=ModelInfo(kind="torch", input=CLIPS, paper_input=(3, 16, 224, 224)))
 def res3d(num_classes: int, in_channels: int, dropout: float = 0.0, width: int = 64, remove_static: bool = False) -> Res3D:
     """3D ResNet-18 (R3D-18 as torchvision r3d_18, 33.2M params at width=64; width scales channels), trained from scratch."""
     return Res3D(num_classes=num_classes, in_channels=in_channels, dropout=dropout, width=width, remove_static=remove_static)

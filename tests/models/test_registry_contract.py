@@ -20,6 +20,9 @@ SMALL = {
     "au_graph": {"width": 4, "sca_channels": 4, "gcn_hidden": 4},
     "googlenet": {"width": 0.125},
     "ccdn": {"width": 0.125},
+    "p3d": {"width": 4},
+    "d3d": {"growth": 4, "width": 8},
+    "i3d": {"width": 0.125},
 }
 # Models declare their input layout in their registered ModelInfo (``info.input``); the dimension
 # after B is the one ``in_channels`` sets (the runner reads it from a sample's first dimension).
@@ -27,6 +30,8 @@ SMALL = {
 # e.g. ccdn's channels per view); the inputs here are built from that declaration only, so a
 # wrong declaration fails these tests.
 FREE_SIZES = {"T": 8, "H": 32, "W": 32}
+# Native CPU convolutions: oneDNN's per-shape warm-up would dominate these narrow models (conftest).
+pytestmark = pytest.mark.usefixtures("tiny_conv_backend")
 
 
 def small(name: str, **kwargs):
