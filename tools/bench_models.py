@@ -1,0 +1,134 @@
+"""Benchmark every registered video model and the data pipeline feeding it: which one limits a run?
+
+Prints a markdown table with, per torch model whose input is clips (B, C, T, H, W):
+- training clips/s: forward + backward + SGD step on batches of 8 RGB clips;
+- inference clips/s: forward only, no gradients, eval mode;
+at 16 x 112 x 112 with the model's default (published) options, and at the DFME quick size
+(8 x 32 x 32) with the options of its ``recipes/dfme_*.yaml`` quick profile where there is one
+(else the narrow settings of the registry contract test, else the defaults). A second table gives
+the data pipeline's clips/s for the same inputs on the DFME layout (simulated, PNG frames at the
+parts' frame rates): reading the frames, adaptive key-frame sampling and resizing with an empty
+clip cache (cold), and loading the cached clips (warm).
+
+Usage:
+    python tools/bench_models.py [--models res3d p3d ...] [--repeats 3] [--threads N] [--skip-pipeline]
+
+Timings are medians over ``--repeats`` timed batches after one warm-up batch. On 2 CPU cores the
+full-width models take seconds per batch at 16 x 112 x 112; use a GPU machine for the paper's 224 px.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from unittest import mock
+
+import torch
+
+SIZES = {"16x112x112": (16, 112, 112), "quick 8x32x32": (8, 32, 32)}
+QUICK_RECIPES = {"res3d": "dfme_r3d", "p3d": "dfme_p3d", "d3d": "dfme_d3d", "i3d": "dfme_i3d"}
+NARROW = {"res3d_sca": {"width": 4, "sca_channels": 4}, "au_graph": {"width": 4, "sca_channels": 4, "gcn_hidden": 4}}
+REPO = Path(__file__).resolve().parents[1]
+
+
+def quick_options(name: str) -> dict:
+    from mer4d.recipes import load_recipe
+
+    if name in QUICK_RECIPES:
+        return dict(load_recipe(REPO / "recipes" / f"{QUICK_RECIPES[name]}.yaml", profile="quick").recipe.model.params)
+    return dict(NARROW.get(name, {}))
+
+
+def clips_per_second(model: torch.nn.Module, batch: torch.Tensor, train: bool, repeats: int) -> float:
+    targets = torch.zeros(len(batch), dtype=torch.long)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9) if train else None
+    model.train(train)
+    times = []
+    for k in range(repeats + 1):
+        start = time.perf_counter()
+        if train:
+            optimizer.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(model(batch), targets).backward()
+            optimizer.step()
+        else:
+            with torch.no_grad():
+                model(batch)
+        if k:
+            times.append(time.perf_counter() - start)
+    return len(batch) / statistics.median(times)
+
+
+def bench_models(names: list[str], repeats: int, batch_size: int = 8) -> list[dict]:
+    from mer4d.models import build_model, model_info
+
+    rows = []
+    for name in names:
+        info = model_info(name)
+        for label, (t, h, w) in SIZES.items():
+            params = quick_options(name) if label.startswith("quick") else {}
+            kwargs = {"num_aus": 8} if info.learns_aus else {}
+            torch.manual_seed(0)
+            model = build_model(name, num_classes=7, in_channels=3, **kwargs, **params)
+            batch = torch.rand(batch_size, 3, t, h, w)
+            count = sum(p.numel() for p in model.parameters())
+            rows.append({"model": name, "input": label, "options": ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults",
+                         "params": count, "train": clips_per_second(model, batch, True, repeats), "infer": clips_per_second(model, batch, False, repeats)})
+            print(f"  {name} {label}: train {rows[-1]['train']:.1f} clips/s, infer {rows[-1]['infer']:.1f} clips/s", flush=True)
+    return rows
+
+
+def bench_pipeline(frames: int, size: int, root: Path, clips: int) -> tuple[float, float, int]:
+    """(cold clips/s, warm clips/s, clips) for the DFME layout at ``root``: read, adaptive sampling, resize."""
+    from mer4d.pipeline import load_corpus
+    from mer4d.recipes import load_recipe
+
+    overrides = [f"dataset.root={root}", f"sampling.frames={frames}", f"preprocess.size={size}", "preprocess.face.enabled=false"]
+    recipe = load_recipe(REPO / "recipes" / "dfme_r3d.yaml", overrides, profile="published").recipe
+    with tempfile.TemporaryDirectory() as cache, mock.patch.dict(os.environ, {"MER4D_CACHE": cache}):
+        timings = []
+        for _ in range(2):  # cold (empty clip cache), then warm
+            start = time.perf_counter()
+            corpus = load_corpus(recipe, progress=False)
+            n = min(clips, len(corpus.index))
+            for i in range(n):
+                corpus.load_clip(i)
+            timings.append(n / (time.perf_counter() - start))
+    return timings[0], timings[1], n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=None, help="registry names (default: every torch clip model)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--clips", type=int, default=48, help="clips for the pipeline timing")
+    parser.add_argument("--skip-pipeline", action="store_true")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from mer4d.models import CLIPS, MODELS, model_info
+
+    names = args.models or [n for n in MODELS.names() if model_info(n).kind == "torch" and model_info(n).input == CLIPS]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch 8, RGB clips, 7 classes")
+    rows = bench_models(names, args.repeats)
+    print("\n| model | input | options | parameters | train clips/s | inference clips/s |\n|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['model']} | {r['input']} | {r['options']} | {r['params']:,} | {r['train']:.1f} | {r['infer']:.1f} |")
+    if args.skip_pipeline:
+        return
+    from mer4d.synth.writers.dfme import write_dfme
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = write_dfme(Path(folder) / "dfme", size="quick", seed=0, progress=False, subjects=6, clips_per_subject=4, size_px=128)
+        print("\n| pipeline (DFME layout, 128 px PNG frames) | clips | cold clips/s | warm clips/s |\n|---|---|---|---|")
+        for label, (t, h, _) in SIZES.items():
+            cold, warm, n = bench_pipeline(t, h, root, args.clips)
+            print(f"| {label}: read, adaptive sampling, resize | {n} | {cold:.1f} | {warm:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
