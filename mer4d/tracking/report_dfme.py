@@ -31,8 +31,11 @@ METRICS = ("fold_mean_acc", "fold_mean_uf1", "fold_mean_uar")
 def _setting(run: pd.Series, factor: str) -> str:
     """The run's value of one factor as text, e.g. ``class_balanced beta=0.9999``."""
     names = [n for n in FACTORS[factor] if str(run.get(n, "") or "") != ""]
-    if factor == "loss" and "train.loss.name" in names:
-        names = [n for n in names if n != "train.loss"]
+    if factor == "loss":
+        # the name (logged as train.loss before it became a mapping), then the settings its form uses
+        key = "train.loss.name" if "train.loss.name" in names else "train.loss"
+        shown = {"class_balanced": ("train.loss.beta", "train.loss.variant"), "class_balanced_focal": ("train.loss.beta", "train.loss.gamma", "train.loss.variant")}
+        names = [key, *(n for n in names if n in shown.get(str(run.get(key, "")), ()))] if key in names else []
     return " ".join(f"{n.rsplit('.', 1)[-1]}={run[n]}" if i else str(run[n]) for i, n in enumerate(names))
 
 
