@@ -17,13 +17,9 @@ def report(experiments: tuple[str, ...], uri: str | None, per_class: bool, table
     from mer4d.tracking.report import PAPER_TABLES, latest_runs, markdown_table, megc2019_table, paper_table
 
     if tables == "dfme":
-        from mer4d.tracking.report_dfme import METRICS, PARAMS, TABLES, dfme_tables
+        from mer4d.tracking.report_dfme import METRICS, PARAMS, dfme_markdown, dfme_tables
 
-        found = dfme_tables(latest_runs(uri, list(experiments) or None, params=PARAMS, metrics=METRICS))
-        for number, (title, _factor) in TABLES.items():
-            click.echo(f"\n### DFME Table {number} layout: {title}\n")
-            table = found[number]
-            click.echo(markdown_table(table) if not table.empty else f"_No finished dfme run for this table: run recipes/dfme_r3d.yaml{'' if number == 'VII' else ' with the --set of docs/recipes.md (DFME)'}._")
+        click.echo("\n" + dfme_markdown(dfme_tables(latest_runs(uri, list(experiments) or None, params=PARAMS, metrics=METRICS))))
         return
     runs = latest_runs(uri, list(experiments) or None, per_class=per_class or bool(tables) or megc)
     if megc:

@@ -68,3 +68,15 @@ def dfme_tables(runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
                 })
         out[number] = pd.DataFrame(rows)
     return out
+
+
+def dfme_markdown(tables: dict[str, pd.DataFrame]) -> str:
+    """The four tables of :func:`dfme_tables` as markdown, each under its heading (``mer4d report --tables dfme``)."""
+    from mer4d.tracking.report import markdown_table
+
+    parts = []
+    for number, (title, _factor) in TABLES.items():
+        table = tables[number]
+        empty = f"_No finished dfme run for this table: run recipes/dfme_r3d.yaml{'' if number == 'VII' else ' with the --set of docs/recipes.md (DFME)'}._"
+        parts.append(f"### DFME Table {number} layout: {title}\n\n{markdown_table(table) if not table.empty else empty}")
+    return "\n\n".join(parts)
