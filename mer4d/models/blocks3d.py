@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from mer4d.core.errors import RecipeError
-from mer4d.models.clip_input import check_int
+from mer4d.models.clip_input import check_clip, check_int, remove_static
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
@@ -126,6 +126,8 @@ class ClassifierHead(nn.Module):
     """
 
     model_name = "model"
+    in_channels: int
+    remove_static: bool
     num_features: int
     dropout: nn.Module
     classifier: nn.Linear
@@ -141,6 +143,12 @@ class ClassifierHead(nn.Module):
     def init_weights(self) -> None:
         init_video_weights(self)
         init_small_head(self.classifier)
+
+    def checked_input(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` checked against the clip layout and ``in_channels``; with ``remove_static`` each
+        pixel's temporal mean subtracted (the change over time, not the identity)."""
+        check_clip(x, self.in_channels)
+        return remove_static(x) if self.remove_static else x
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -33,7 +33,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mer4d.models.blocks3d import ClassifierHead, ConvBnRelu3d, SqueezeExcite3d, check_dropout, fit_kernel
-from mer4d.models.clip_input import CLIPS, check_clip, check_int, remove_static
+from mer4d.models.clip_input import CLIPS, check_int
 from mer4d.models.registry import ModelInfo, register_model
 
 BLOCKS = (6, 12, 24, 16)  # DenseNet-121
@@ -126,10 +126,7 @@ class D3D(ClassifierHead):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features (B, num_features) of clips (B, C, T, H, W)."""
-        check_clip(x, self.in_channels)
-        if self.remove_static:
-            x = remove_static(x)
-        x = self.stem_pool(self.stem(x))
+        x = self.stem_pool(self.stem(self.checked_input(x)))
         for i, (block, excite) in enumerate(zip(self.blocks, self.excites, strict=True)):
             x = excite(block(x))
             if i < len(self.transitions):

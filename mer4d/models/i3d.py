@@ -37,7 +37,7 @@ from torch.nn import functional as F
 
 from mer4d.core.errors import RecipeError
 from mer4d.models.blocks3d import ClassifierHead, ConvBnRelu3d, check_dropout
-from mer4d.models.clip_input import CLIPS, check_clip, check_int, remove_static
+from mer4d.models.clip_input import CLIPS, check_int
 from mer4d.models.registry import ModelInfo, register_model
 
 # Inception-v1 mixed modules: (#1x1, #3x3 reduce, #3x3, #"5x5" reduce, #"5x5" (3x3x3 here), pool proj);
@@ -162,10 +162,7 @@ class I3D(ClassifierHead):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features (B, num_features) of clips (B, C, T, H, W)."""
-        check_clip(x, self.in_channels)
-        if self.remove_static:
-            x = remove_static(x)
-        return self.pool(self.features(x)).flatten(1)
+        return self.pool(self.features(self.checked_input(x))).flatten(1)
 
 
 @register_model("i3d", info=ModelInfo(kind="torch", input=CLIPS, paper_input=(3, 16, 224, 224)))

@@ -45,7 +45,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mer4d.models.blocks3d import ClassifierHead, ConvBnRelu3d, check_dropout
-from mer4d.models.clip_input import CLIPS, check_clip, check_int, remove_static
+from mer4d.models.clip_input import CLIPS, check_int
 from mer4d.models.registry import ModelInfo, register_model
 
 LAYERS = (3, 4, 6, 3)  # P3D-63: the bottleneck counts of ResNet-50 (res2..res5)
@@ -174,10 +174,7 @@ class P3D(ClassifierHead):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features (B, num_features) of clips (B, C, T, H, W)."""
-        check_clip(x, self.in_channels)
-        if self.remove_static:
-            x = remove_static(x)
-        x = temporal_pool(self.stem_pool(self.stem(x)))
+        x = temporal_pool(self.stem_pool(self.stem(self.checked_input(x))))
         for layer in (self.layer1, self.layer2, self.layer3):
             x = temporal_pool(layer(x))
         b, c, t, h, w = x.shape

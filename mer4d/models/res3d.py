@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from mer4d.models.blocks3d import ClassifierHead, check_dropout
-from mer4d.models.clip_input import CLIPS, check_clip, check_int, remove_static
+from mer4d.models.clip_input import CLIPS, check_int
 from mer4d.models.registry import ModelInfo, register_model
 
 
@@ -94,10 +94,7 @@ class Res3D(ClassifierHead):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features (B, num_features) of clips (B, C, T, H, W)."""
-        check_clip(x, self.in_channels)
-        if self.remove_static:
-            x = remove_static(x)
-        x = self.stem(x)
+        x = self.stem(self.checked_input(x))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.pool(x).flatten(1)
 
