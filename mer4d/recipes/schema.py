@@ -35,6 +35,7 @@ class DatasetCfg(Section):
     on_problem: Literal["error", "skip"] = Field("error", description="a clip with a fatal problem (missing files, no emotion): stop, or leave it out (each one logged)")
     simulator: SimulatorCfg = Field(default_factory=SimulatorCfg)
     au_min_clips: int = Field(10, ge=0, description="AU detection (and AU-graph) classes: the AUs moving in MORE than this many clips (4DME: 10)")
+    pseudo_apex: int | None = Field(None, ge=1, description="macro-expression clips take onset + this as their apex (MoExt pre-training: 4, the 5th frame); micro clips keep theirs")
     params: dict[str, Any] = Field(default_factory=dict, description="dataset-specific options passed to its loader")
 
 
@@ -127,6 +128,22 @@ class ProtocolCfg(Section):
     subject_overlap: bool = Field(False, strict=True, description="allow a protocol whose folds share subjects (sample_kfold); the run is tagged mer4d.subject_overlap")
 
 
+class PretrainCfg(Section):
+    """``pretrain``: the self-supervised stage of a two-stage method (MoExt, arXiv 2407.07345 §3.1, §3.5, §4.1.2),
+    run by ``mer4d pretrain`` on onset/apex pairs of ``dataset`` and ``extra_datasets``."""
+
+    extra_datasets: list[DatasetCfg] = Field(default_factory=list, description="further pre-training sources next to dataset (MoExt: CASME II with CAS(ME)^3 Part A)")
+    epochs: int = Field(30, ge=1)
+    batch_size: int = Field(20, ge=2, description="pairs per batch (the shape-texture anchor is the batch mean, so at least 2)")
+    lr: float = Field(1e-4, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    views: int = Field(3, ge=1, le=4, description="m: instances per expansion set, the frame plus m-1 of noise / contrast / grayscale (MoExt: 3)")
+    margin: float = Field(0.3, gt=0, description="epsilon of both contrastive losses (MoExt: in [0.2, 0.5])")
+    alpha_st: float = Field(0.5, ge=0, description="weight of the shape-texture loss L_st (MoExt alpha_1)")
+    alpha_oa: float = Field(1.0, ge=0, description="weight of the onset-apex shape loss L_oa / L_ss (MoExt alpha_2)")
+    examples: int = Field(4, ge=1, le=16, description="pairs shown in the reconstruction image (onset, apex, reconstruction, |difference|)")
+
+
 class TrackingCfg(Section):
     experiment: str | None = Field(None, description="MLflow experiment; absent -> the recipe name")
     uri: str | None = Field(None, description="tracking URI; MLFLOW_TRACKING_URI wins; absent -> sqlite:///mlruns/mlflow.db")
@@ -135,6 +152,7 @@ class TrackingCfg(Section):
 class Recipe(Section):
     name: str
     description: str = ""
+    stage: Literal["train", "pretrain"] = Field("train", description="train: the protocol's folds (mer4d run); pretrain: the self-supervised stage (mer4d pretrain)")
     seed: int = 0
     dataset: DatasetCfg
     preprocess: PreprocessCfg = Field(default_factory=PreprocessCfg)
@@ -143,6 +161,7 @@ class Recipe(Section):
     model: ModelCfg
     train: TrainCfg = Field(default_factory=TrainCfg)
     protocol: ProtocolCfg = Field(default_factory=ProtocolCfg)
+    pretrain: PretrainCfg | None = Field(None, description="the pre-training stage's settings (stage: pretrain)")
     tracking: TrackingCfg = Field(default_factory=TrackingCfg)
     profiles: dict[str, dict[str, Any]] = Field(default_factory=dict, description="named partial overrides ('quick', ...)")
 
