@@ -13,6 +13,7 @@ import click
 # name -> (module, attribute, one-line help shown by --help without importing the module)
 COMMANDS = {
     "run": ("mer4d.cli.run", "run", "Run a recipe's evaluation protocol and track it in MLflow."),
+    "pretrain": ("mer4d.cli.pretrain", "pretrain", "Run a recipe's pre-training stage (MoExt) as one tracked run."),
     "recipes": ("mer4d.cli.recipes", "recipes", "List recipes or print one resolved."),
     "data": ("mer4d.cli.data", "data", "Write simulated datasets, check real ones, draw contact sheets."),
     "models": ("mer4d.cli.models", "models", "List registered models."),

@@ -9,8 +9,9 @@ import click
 @click.option("--experiment", "experiments", multiple=True, help="Only these MLflow experiments (repeatable).")
 @click.option("--uri", default=None, help="Tracking URI; default MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db.")
 @click.option("--per-class", is_flag=True, help="Add per-class F1 and accuracy columns (4DME Tables 6-8 layout).")
-@click.option("--tables", type=click.Choice(["4dme", "dfme"]), is_flag=False, flag_value="4dme", default=None,
-              help="A paper's tables: 4dme (the default: Table 5 AU detection and Table 6 emotions, F1 / accuracy per class) or dfme (Tables VII, VIII, IX and XI: ACC / UF1 / UAR).")
+@click.option("--tables", type=click.Choice(["4dme", "dfme", "moext"]), is_flag=False, flag_value="4dme", default=None,
+              help="A paper's tables: 4dme (the default: Table 5 AU detection and Table 6 emotions, F1 / accuracy per class), dfme (Tables VII, "
+                   "VIII, IX and XI: ACC / UF1 / UAR) or moext (the MEGC2019 table and MoExt's Table 7 ablations on the composite).")
 @click.option("--megc2019", "megc", is_flag=True, help="Print the MEGC2019 table: UF1 / UAR on the composite, CASME II, SAMM and SMIC.")
 def report(experiments: tuple[str, ...], uri: str | None, per_class: bool, tables: str | None, megc: bool) -> None:
     """Print a markdown table of the newest finished run of each recipe and --set variant."""
@@ -20,6 +21,17 @@ def report(experiments: tuple[str, ...], uri: str | None, per_class: bool, table
         from mer4d.tracking.report_dfme import METRICS, PARAMS, dfme_markdown, dfme_tables
 
         click.echo("\n" + dfme_markdown(dfme_tables(latest_runs(uri, list(experiments) or None, params=PARAMS, metrics=METRICS))))
+        return
+    if tables == "moext":
+        from mer4d.tracking.report_moext import PARAMS, TAGS, ablation_table
+
+        runs = latest_runs(uri, list(experiments) or None, per_class=True, params=PARAMS, tags=TAGS)
+        click.echo("\n### MEGC2019 (composite-database evaluation, LOSO; UF1 / UAR pooled over all folds)\n")
+        table = megc2019_table(runs)
+        click.echo(markdown_table(table) if not table.empty else "_No finished megc2019 run in the store: run recipes/megc2019_moext.yaml._")
+        click.echo("\n### MoExt Table 7 layout: ablations on the composite (ACC / UF1 / UAR; the paper's beside them)\n")
+        table = ablation_table(runs)
+        click.echo(markdown_table(table) if not table.empty else "_No finished megc2019_moext run: see docs/recipes.md (MoExt) for the ablation commands._")
         return
     runs = latest_runs(uri, list(experiments) or None, per_class=per_class or bool(tables) or megc)
     if megc:

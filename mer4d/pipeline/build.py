@@ -36,6 +36,8 @@ def load_corpus(recipe: Recipe, progress: bool = True) -> Corpus:
     modality = source.spec.modality(cfg.modality)
     index, problems = scan_source(source, cfg.params, recipe.seed)
     index = select_kind(index, cfg.kind, source)
+    if cfg.pseudo_apex is not None:
+        index = pseudo_apex(index, cfg.pseudo_apex)
     problems += check_clip_files(index, {cfg.modality or source.spec.default_modality: modality}, progress=progress and len(index) > 200)
     index = settle_problems(index, problems, cfg.on_problem, source)
     index, scheme, label_note = apply_scheme(index, source.spec, cfg.labels)
@@ -43,6 +45,8 @@ def load_corpus(recipe: Recipe, progress: bool = True) -> Corpus:
         raise DataError(f"{source.origin}: the Index has one subject ({index['subject'].iat[0]}) after the filters above; "
                         "subject-independent evaluation needs at least 2 (check dataset.root and dataset.kind)")
     notes = [label_note, *([index.attrs['note']] if index.attrs.get('note') else [])]  # a scan's one-line caveat (MEGC2019 subset)
+    if cfg.pseudo_apex is not None and (index["kind"] == "macro").any():
+        notes.append(f"macro clips: apex = onset + {cfg.pseudo_apex} (pseudo-apex)")
     if cfg.shuffle_labels:
         index = shuffled(index, recipe.seed)
         notes.append("labels SHUFFLED (control)")
@@ -85,6 +89,20 @@ def select_kind(index: pd.DataFrame, kind: str, source: Source) -> pd.DataFrame:
     return chosen.reset_index(drop=True)
 
 
+def pseudo_apex(index: pd.DataFrame, offset: int) -> pd.DataFrame:
+    """Macro-expression rows take ``onset + offset`` (at most their offset) as apex: MoExt pre-trains on
+    the 5th frame of a macro-expression (offset 4) because its motion is as small as a micro apex's
+    (arXiv 2407.07345 §3.1, Fig. 3); micro rows keep their annotated apex."""
+    macro = index["kind"] == "macro"
+    if not macro.any():
+        return index
+    out = index.copy()
+    onset, last = out.loc[macro, "onset"].astype(int), out.loc[macro, "offset"].astype(int)
+    out.loc[macro, "apex"] = (onset + offset).clip(upper=last).astype(out["apex"].dtype)
+    out.attrs = dict(index.attrs)
+    return out
+
+
 def settle_problems(index: pd.DataFrame, problems: list[Problem], policy: str, source: Source) -> pd.DataFrame:
     """Stop on fatal problems (``dataset.on_problem: error``) or drop their clips (``skip``, each one logged)."""
     warnings = [p for p in problems if p.severity == "warning"]
@@ -112,7 +130,7 @@ def fingerprint(index: pd.DataFrame, recipe: Recipe) -> str:
     if "face_source" in index:
         keyed = keyed.assign(face=index["face_source"])  # where each clip's landmarks came from
     cfg = recipe.dataset
-    shaping = repr((cfg.name, cfg.modality, cfg.labels, cfg.kind, recipe.sampling.model_dump(), recipe.preprocess.size,
+    shaping = repr((cfg.name, cfg.modality, cfg.labels, cfg.kind, cfg.pseudo_apex, recipe.sampling.model_dump(), recipe.preprocess.size,
                     recipe.preprocess.face.model_dump(), recipe.render.model_dump() if cfg.modality == "mesh" else None))
     digest = pd.util.hash_pandas_object(keyed.assign(settings=shaping)).sum()
     return f"{np.uint64(digest):016x}"

@@ -60,7 +60,7 @@ def locate(cfg: DatasetCfg) -> Source:
         return Source(spec, Path(cfg.root), f"{spec.name} at {cfg.root}")
     if spec.writer is None:
         raise DataError(f"dataset {spec.name}: no simulator writes this layout, so dataset.root is required; point it at your copy")
-    root = simulated_dataset(spec.writer, size=cfg.simulator.size, seed=cfg.simulator.seed, **writer_options(spec, cfg.params))
+    root = simulated_dataset(spec.writer, size=cfg.simulator.size, seed=cfg.simulator.seed, **writer_options(spec, cfg.params), **cfg.simulator.params)
     return Source(spec, root, f"built-in {spec.name} simulator ({cfg.simulator.size}, seed {cfg.simulator.seed}) cached at {root}")
 
 

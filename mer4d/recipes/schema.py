@@ -21,6 +21,7 @@ class SimulatorCfg(Section):
 
     size: str = Field("quick", description="simulator size: quick (small and fast) or published (the dataset's real counts, where the writer has one) / full")
     seed: int = Field(0, ge=0, description="seed of the simulated dataset (independent of the recipe seed, which drives training)")
+    params: dict[str, Any] = Field(default_factory=dict, description="writer options (e.g. size_px: 48 for smaller frames at the published clip counts)")
 
 
 class DatasetCfg(Section):
@@ -167,4 +168,4 @@ class Recipe(Section):
 
 
 # Sections whose values are free-form mappings: --set may create new keys below them.
-FREE_FORM_KEYS = {("dataset", "params"), ("model", "params"), ("profiles",)}
+FREE_FORM_KEYS = {("dataset", "params"), ("dataset", "simulator", "params"), ("model", "params"), ("profiles",)}

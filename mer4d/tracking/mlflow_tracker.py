@@ -24,12 +24,16 @@ from mer4d.recipes.schema import Recipe
 from mer4d.tracking.artifacts import log_results, metric_batch
 from mer4d.tracking.provenance import provenance
 from mer4d.tracking.store import experiment_id, open_client, tracking_uri
+from mer4d.train.pretrain_stage import CHECKPOINT
+from mer4d.train.pretrained import SEEN_SUBJECTS, Pretrained, local_pretrained, read_seen
 from mer4d.train.runner import ProtocolResult
 from mer4d.train.tracker import Ending, FoldOutcome, StoredRun
 
 PARENT_TAG = "mlflow.parentRunId"
 FOLD_TAG = "mer4d.fold_number"
 FINGERPRINT_TAG = "mer4d.dataset_fingerprint"
+STAGE_TAG = "mer4d.stage"  # pretrain for a pre-training run; absent or train otherwise
+PRETRAIN_RUN_TAG = "mer4d.pretrain_run"  # a fine-tuning run: the pre-training run its checkpoint came from
 RECIPE_ARTIFACT = "recipe.resolved.yaml"
 TEXT_COLUMNS = ("clip_id", "subject", "fold", "truth", "prediction")  # ids like "01" must stay strings
 
@@ -74,7 +78,8 @@ class MlflowTracker:
             "mer4d.recipe_file": str(loaded.source),
             "mer4d.profile": loaded.profile,
             "mer4d.variant": variant(loaded.overrides),
-            "mlflow.source.name": "mer4d run",
+            STAGE_TAG: loaded.recipe.stage,
+            "mlflow.source.name": f"mer4d {'pretrain' if loaded.recipe.stage == 'pretrain' else 'run'}",
         }
         if loaded.recipe.protocol.kind in SUBJECT_OVERLAPPING:  # its scores are not subject-independent
             tags["mer4d.subject_overlap"] = "true"
@@ -116,6 +121,74 @@ class MlflowTracker:
 
     def finish_run(self) -> None:
         self.client.set_terminated(self.parent_run_id, "FINISHED")
+
+    # --- two-stage methods: the pre-training run, and the checkpoint a fine-tuning run starts from ---
+
+    def log_stage_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
+        """A pre-training epoch's losses, on the run itself (it has no folds)."""
+        self.client.log_batch(self.parent_run_id, metrics=metric_batch({f"pretrain_{k}": v for k, v in metrics.items()}, step=epoch))
+
+    def log_folder(self, folder: Path) -> None:
+        self.client.log_artifacts(self.parent_run_id, str(folder))
+
+    def resolve_pretrained(self, reference: str) -> Pretrained:
+        stored = self.client.get_run(self.parent_run_id).data.tags.get(PRETRAIN_RUN_TAG) if self.parent_run_id else None
+        if stored:  # a resumed run keeps the checkpoint its first folds used, even if a newer one exists
+            return self._pretrained_from(reference, self._pretrain_run(stored, reference))
+        if reference.startswith("pretrain:"):
+            return self._pretrained_from(reference, self._newest_pretrain_run(reference, reference[len("pretrain:"):].strip()))
+        if reference.startswith("runs:/"):
+            return self._pretrained_from(reference, self._pretrain_run(reference[len("runs:/"):].strip("/").split("/")[0], reference))
+        return local_pretrained(reference)
+
+    def set_pretrained(self, pretrained: Pretrained) -> None:
+        tags = {"mer4d.pretrain_reference": pretrained.reference, "mer4d.pretrain_datasets": ",".join(pretrained.datasets)}
+        if pretrained.run_id is not None:
+            tags |= {PRETRAIN_RUN_TAG: pretrained.run_id, "mer4d.pretrain_checkpoint": f"runs:/{pretrained.run_id}/{CHECKPOINT}",
+                     "mer4d.pretrain_variant": pretrained.variant}
+        else:
+            tags["mer4d.pretrain_checkpoint"] = str(pretrained.path)
+        for key, value in tags.items():
+            self.client.set_tag(self.parent_run_id, key, value)
+
+    def _pretrain_run(self, run_id: str, reference: str):
+        from mlflow.exceptions import MlflowException
+
+        try:
+            run = self.client.get_run(run_id)
+        except MlflowException:
+            raise TrackingError(f"model.params.init={reference}: no run {run_id} in the store {self.uri}") from None
+        if run.data.tags.get(STAGE_TAG) != "pretrain":
+            raise TrackingError(f"model.params.init={reference}: run {run_id} is not a pre-training run (its {STAGE_TAG} tag is "
+                                f"{run.data.tags.get(STAGE_TAG)!r}); name a run made by 'mer4d pretrain'")
+        if run.info.status != "FINISHED":
+            raise TrackingError(f"model.params.init={reference}: pre-training run {run_id} is {run.info.status}, not FINISHED; "
+                                "its checkpoint may be missing or half-trained. Run mer4d pretrain again")
+        return run
+
+    def _newest_pretrain_run(self, reference: str, experiment: str):
+        found = self.client.get_experiment_by_name(experiment)
+        runs = [] if found is None else self.client.search_runs(
+            [found.experiment_id], f"attributes.status = 'FINISHED' and tags.`{STAGE_TAG}` = 'pretrain'", order_by=["attributes.start_time DESC"])
+        own = [r for r in runs if not r.data.tags.get("mer4d.variant")]  # the recipe's own settings, not an ablation
+        if not own:
+            ablations = f" ({len(runs)} with --set variants, named by runs:/RUN_ID)" if runs else ""
+            raise TrackingError(f"model.params.init={reference}: no finished pre-training run without --set variants in experiment "
+                                f"'{experiment}' of {self.uri}{ablations}; run 'mer4d pretrain recipes/{experiment}.yaml' first")
+        return own[0]
+
+    def _pretrained_from(self, reference: str, run) -> Pretrained:
+        from mer4d.data.cache import cache_dir, once_folder
+
+        run_id = run.info.run_id
+
+        def download(tmp: Path) -> None:
+            for artifact in (SEEN_SUBJECTS, CHECKPOINT):
+                self.client.download_artifacts(run_id, artifact, str(tmp))
+
+        folder = once_folder(cache_dir() / "checkpoints" / run_id, download, f"the checkpoint of pre-training run {run_id}")
+        subjects, datasets = read_seen(folder, f"pre-training run {run_id}")
+        return Pretrained(reference, folder / CHECKPOINT, run_id, subjects, datasets, run.data.tags.get("mer4d.variant", ""))
 
     def fail_run(self, status: Ending, error: BaseException | None = None) -> None:
         self.fail_current_fold(status)

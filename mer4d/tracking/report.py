@@ -15,22 +15,26 @@ def short_data(description: str) -> str:
     return head.split(" cached at ")[0].strip()
 
 
-def latest_runs(uri: str | None = None, experiments: list[str] | None = None, per_class: bool = False, params: tuple[str, ...] = (), metrics: tuple[str, ...] = ()) -> pd.DataFrame:
+def latest_runs(uri: str | None = None, experiments: list[str] | None = None, per_class: bool = False, params: tuple[str, ...] = (), metrics: tuple[str, ...] = (),
+                tags: tuple[str, ...] = ()) -> pd.DataFrame:
     """The newest FINISHED parent run of each (experiment, recipe, profile, variant), one row each.
 
     ``variant`` is the run's method-changing ``--set`` overrides (e.g. ``model.params.views=[1]``
     for a single-view CCDN), so per-view and multi-view runs of one recipe sit side by side.
     ``per_class`` adds every per-class F1 and accuracy (the 4DME paper's Tables 6-8 layout);
     ``params`` adds those logged recipe parameters (``train.resample``, ...) as columns, and
-    ``metrics`` those metrics under their logged names (``fold_mean_acc``, ...).
+    ``metrics`` those metrics under their logged names (``fold_mean_acc``, ...), ``tags`` those
+    run tags (``mer4d.pretrain_variant``, ...). Pre-training runs (``mer4d pretrain``) have no
+    test scores and are left out.
     """
+    wanted_tags = tags
     client = open_client(tracking_uri(uri))
     found = [e for e in client.search_experiments() if experiments is None or e.name in experiments]
     rows = []
     for exp in found:
         for run in client.search_runs([exp.experiment_id], "attributes.status = 'FINISHED'", order_by=["attributes.start_time DESC"]):
             tags = run.data.tags
-            if "mlflow.parentRunId" in tags or "mer4d.recipe" not in tags:
+            if "mlflow.parentRunId" in tags or "mer4d.recipe" not in tags or tags.get("mer4d.stage") == "pretrain":
                 continue
             rows.append({
                 "experiment": exp.name,
@@ -47,6 +51,7 @@ def latest_runs(uri: str | None = None, experiments: list[str] | None = None, pe
                 **({k: v for k, v in sorted(run.data.metrics.items()) if "/" in k} if per_class else {}),
                 **{name: run.data.params.get(name, "") for name in params},
                 **{name: run.data.metrics.get(name) for name in metrics},
+                **{name: tags.get(name, "") for name in wanted_tags},
             })
     table = pd.DataFrame(rows)
     if table.empty:

@@ -39,6 +39,12 @@ def _setting(run: pd.Series, factor: str) -> str:
     return " ".join(f"{n.rsplit('.', 1)[-1]}={run[n]}" if i else str(run[n]) for i, n in enumerate(names))
 
 
+def _varies_only(variant: str, factor: str) -> bool:
+    """Whether every ``--set`` of ``variant`` changes ``factor`` (a wider model, say, is not a resampling row)."""
+    keys = [o.split("=", 1)[0] for o in variant.split()]
+    return bool(keys) and all(any(k == n or k.startswith(n + ".") for n in FACTORS[factor]) for k in keys)
+
+
 def dfme_tables(runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Table number -> rows (model, setting, pooled and fold-mean ACC / UF1 / UAR, run).
 
@@ -56,9 +62,7 @@ def dfme_tables(runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
             if bases.empty:
                 continue
             base = bases.iloc[0]
-            others = [f for f in FACTORS if f != factor]
-            same = group[[all(_setting(r, f) == _setting(base, f) for f in others) for _, r in group.iterrows()]]
-            picked = [base] if factor is None else [r for _, r in same.iterrows()]
+            picked = [base] if factor is None else [base, *(r for _, r in group.iterrows() if r["variant"] != "" and _varies_only(r["variant"], factor))]
             for run in sorted(picked, key=lambda r: (r["variant"] != "", _setting(r, factor) if factor else "")):
                 rows.append({
                     "model": model, "setting": _setting(run, factor) if factor else run["recipe"], "protocol": run["protocol.kind"],

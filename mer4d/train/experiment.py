@@ -14,11 +14,13 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from mer4d.core.errors import TrackingError
+from mer4d.core.errors import RecipeError, TrackingError
 
 # The one place where a recipe's data is built (swap here for another clip pipeline).
 from mer4d.pipeline import load_corpus as build_corpus
 from mer4d.recipes.load import LoadedRecipe, recipe_to_yaml
+from mer4d.recipes.schema import Recipe
+from mer4d.train.pretrained import Pretrained
 from mer4d.train.runner import ProtocolResult, check_recipe_fits, run_protocol
 from mer4d.train.tracker import StoredRun, Tracker
 
@@ -39,9 +41,23 @@ def check_resumable(run_id: str, stored: StoredRun, loaded: LoadedRecipe) -> Non
         raise TrackingError(f"--resume {run_id}: the recipe differs from the one the run started with; resume with the same recipe, profile and --set values:\n{diff}")
 
 
+def init_reference(recipe: Recipe) -> str | None:
+    """The recipe's ``model.params.init`` when it names a checkpoint (a model option of two-stage methods)."""
+    init = recipe.model.params.get("init")
+    return init if isinstance(init, str) and init.strip().lower() not in ("", "none", "null") else None
+
+
+def with_checkpoint(recipe: Recipe, pretrained: Pretrained) -> Recipe:
+    """The recipe whose ``model.params.init`` is the checkpoint's local file (what the model factory loads)."""
+    params = {**recipe.model.params, "init": str(pretrained.path)}
+    return recipe.model_copy(update={"model": recipe.model.model_copy(update={"params": params})})
+
+
 def run_experiment(loaded: LoadedRecipe, tracker: Tracker, *, resume: str | None = None, progress: bool = True) -> ExperimentRun:
     """Run the recipe's protocol inside a run of ``tracker``: a new one, or ``resume`` (a run id)."""
     recipe = loaded.recipe
+    if recipe.stage != "train":
+        raise RecipeError(f"recipe '{recipe.name}' has stage: {recipe.stage}; run it with 'mer4d pretrain', not 'mer4d run'")
     stored_fingerprint = None
     if resume:
         stored = tracker.find_run(resume)
@@ -52,11 +68,16 @@ def run_experiment(loaded: LoadedRecipe, tracker: Tracker, *, resume: str | None
         run_id = tracker.start_run(loaded)
     try:
         check_recipe_fits(recipe)  # a model/task mismatch fails before the data is built
+        pretrained = None
+        if init_reference(recipe) is not None:  # resolved once: every fold starts from the same checkpoint
+            pretrained = tracker.resolve_pretrained(init_reference(recipe))
+            tracker.set_pretrained(pretrained)
+            recipe = with_checkpoint(recipe, pretrained)
         corpus = build_corpus(recipe)
         if stored_fingerprint is not None and stored_fingerprint != corpus.fingerprint:
             raise TrackingError(f"--resume {run_id}: the dataset changed since the run started (fingerprint {stored_fingerprint} -> {corpus.fingerprint})")
         tracker.set_data(corpus.fingerprint, corpus.description)
-        result = run_protocol(recipe, corpus, tracker, progress=progress)
+        result = run_protocol(recipe, corpus, tracker, progress=progress, pretrained=pretrained)
         tracker.log_results(result)
     except KeyboardInterrupt:
         tracker.fail_run("KILLED")

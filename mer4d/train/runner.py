@@ -23,6 +23,7 @@ from mer4d.train.classic import FeatureRows, fit_and_score
 from mer4d.train.clipset import ClipSet
 from mer4d.train.engine import fit, predict, seed_everything
 from mer4d.train.inner_split import inner_validation_split
+from mer4d.train.pretrained import Pretrained, check_unseen
 from mer4d.train.targets import (
     LABEL_COLUMN,
     MULTILABEL_TASKS,
@@ -174,12 +175,16 @@ def run_fold(
     return FoldOutcome(number=number, name=fold.name, table=table, metrics=metrics, epochs_run=epochs_run)
 
 
-def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: bool = True) -> ProtocolResult:
-    """Every fold of the recipe's protocol, skipping folds the tracker already has."""
+def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: bool = True, pretrained: Pretrained | None = None) -> ProtocolResult:
+    """Every fold of the recipe's protocol, skipping folds the tracker already has. With
+    ``pretrained`` (the resolved ``model.params.init``), every fold is first checked to test on
+    subjects its pre-training never saw."""
     check_recipe_fits(recipe)
     classes = tuple(recipe.dataset.classes or (au_classes(corpus.index, recipe.dataset.au_min_clips) if recipe.dataset.task == "au" else corpus.classes))
     targets = encode_targets(corpus.index, recipe.dataset.task, classes)
     folds = build_folds(recipe, corpus)
+    if pretrained is not None:
+        check_unseen(pretrained, corpus.index, folds)
     done = tracker.completed_folds()
     info = model_info(recipe.model.name)
     sample = corpus.load_clip(0)

@@ -16,6 +16,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from mer4d.recipes.load import LoadedRecipe
+    from mer4d.train.pretrained import Pretrained
     from mer4d.train.runner import ProtocolResult
 
 Ending = Literal["FAILED", "KILLED"]
@@ -58,6 +59,13 @@ class Tracker(Protocol):
     def log_results(self, result: ProtocolResult) -> None:
         """Record the pooled results of the finished protocol."""
 
+    def resolve_pretrained(self, reference: str) -> Pretrained:
+        """The checkpoint ``model.params.init`` names (pretrain:EXPERIMENT, runs:/RUN_ID or a path), as a local file
+        with what its pre-training saw; a resumed run gets the checkpoint it started with."""
+
+    def set_pretrained(self, pretrained: Pretrained) -> None:
+        """Record which checkpoint the run starts from."""
+
     def finish_run(self) -> None:
         """Mark the run finished: it can no longer be resumed."""
 
@@ -94,6 +102,7 @@ class MemoryTracker:
     result: ProtocolResult | None = None
     error: str | None = None
     failed_folds: dict[int, str] = field(default_factory=dict)
+    pretrained: Pretrained | None = None
 
     def start_run(self, loaded: LoadedRecipe) -> str:
         from mer4d.recipes.load import recipe_to_yaml
@@ -127,6 +136,14 @@ class MemoryTracker:
         self.status = status
         if error is not None:
             self.error = f"{type(error).__name__}: {error}"
+
+    def resolve_pretrained(self, reference: str) -> Pretrained:
+        from mer4d.train.pretrained import local_pretrained
+
+        return local_pretrained(reference)  # no store: a checkpoint file only
+
+    def set_pretrained(self, pretrained: Pretrained) -> None:
+        self.pretrained = pretrained
 
     def completed_folds(self) -> dict[int, FoldOutcome]:
         return dict(self.done)

@@ -20,6 +20,7 @@ def test_each_run_lands_in_the_table_of_the_factor_it_changes():
         run("r3d", "train.resample=uniform train.loss.name=class_balanced", resample="uniform", loss="class_balanced"),  # two factors: no table
         run("i3d", uf1=0.7), run("p3d", "train.resample=uniform", resample="uniform"),  # p3d has no base run: left out
         run("r3d", dataset="casme2", run_id="other-dataset"),
+        run("r3d", "model.params.width=16", run_id="wider"),  # changes no factor: in no table
     ])
     tables = dfme_tables(runs)
     assert tables["VII"][["model", "UF1"]].values.tolist() == [["i3d", 0.7], ["r3d", 0.5]]
@@ -27,7 +28,7 @@ def test_each_run_lands_in_the_table_of_the_factor_it_changes():
     loss = tables["IX"][tables["IX"]["model"] == "r3d"]
     assert loss["setting"].tolist() == ["ce", "class_balanced beta=0.9999 variant=softmax"]
     assert tables["XI"][tables["XI"]["model"] == "r3d"]["setting"].tolist() == ["adaptive frames=16", "uniform frames=16"]
-    assert "other-dataset" not in pd.concat(tables.values())["run"].tolist()
+    assert not {"other-dataset", "wider"} & set(pd.concat(tables.values())["run"])
     assert tables["VII"]["UF1 (fold mean)"].tolist() == [0.4, 0.4]
 
 
