@@ -15,11 +15,12 @@ PAPER = {
     "p3d": ((3, 16, 160, 160), 24_939_975),
     "d3d": ((3, 16, 224, 224), 11_293_703),
     "i3d": ((3, 16, 224, 224), 12_294_439),
+    "moext": ((3, 2, 224, 224), 6_268_359),
 }
 WITH_PAPER_INPUT = [n for n in MODELS.names() if model_info(n).paper_input is not None]
 
 
-def test_the_3d_cnns_declare_their_paper_input_and_count():
+def test_the_paper_models_declare_their_paper_input_and_count():
     assert sorted(WITH_PAPER_INPUT) == sorted(PAPER)
     for name, (sizes, count) in PAPER.items():
         assert model_info(name).paper_input == sizes, name

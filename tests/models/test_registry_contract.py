@@ -23,6 +23,7 @@ SMALL = {
     "p3d": {"width": 4},
     "d3d": {"growth": 4, "width": 8},
     "i3d": {"width": 0.125},
+    "moext": {"width": 4, "feature_dim": 16},
 }
 # Models declare their input layout in their registered ModelInfo (``info.input``); the dimension
 # after B is the one ``in_channels`` sets (the runner reads it from a sample's first dimension).
@@ -30,6 +31,8 @@ SMALL = {
 # e.g. ccdn's channels per view); the inputs here are built from that declaration only, so a
 # wrong declaration fails these tests.
 FREE_SIZES = {"T": 8, "H": 32, "W": 32}
+# Models whose clips have a fixed length: moext eats onset/apex pairs (sampling.strategy: onset_apex).
+CLIP_SIZES = {"moext": {"T": 2}}
 # Native CPU convolutions: oneDNN's per-shape warm-up would dominate these narrow models (conftest).
 pytestmark = pytest.mark.usefixtures("tiny_conv_backend")
 
@@ -55,7 +58,7 @@ def _inputs(name: str, b: int = 3, c: int = 1) -> torch.Tensor:
     """A random input batch in the layout ``name`` declares, with B = b and the ``in_channels`` dimension = c."""
     spec, entry = _spec(name), MODELS.get(name)
     fixed = {dim: entry.option(SMALL.get(name, {}), option) for dim, option in entry.info.input.sized_by.items()}
-    sizes = {**FREE_SIZES, **fixed, "B": b, spec[1]: c}
+    sizes = {**FREE_SIZES, **CLIP_SIZES.get(name, {}), **fixed, "B": b, spec[1]: c}
     return torch.rand(*(sizes[d] for d in spec))
 
 
