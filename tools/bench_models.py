@@ -30,7 +30,8 @@ from unittest import mock
 import torch
 
 SIZES = {"16x112x112": (16, 112, 112), "quick 8x32x32": (8, 32, 32)}
-QUICK_RECIPES = {"res3d": "dfme_r3d", "p3d": "dfme_p3d", "d3d": "dfme_d3d", "i3d": "dfme_i3d"}
+QUICK_RECIPES = {"res3d": "dfme_r3d", "p3d": "dfme_p3d", "d3d": "dfme_d3d", "i3d": "dfme_i3d", "moext": "megc2019_moext"}
+FIXED_FRAMES = {"moext": 2}  # onset and apex only, at every size
 NARROW = {"res3d_sca": {"width": 4, "sca_channels": 4}, "au_graph": {"width": 4, "sca_channels": 4, "gcn_hidden": 4}}
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,7 +40,9 @@ def quick_options(name: str) -> dict:
     from mer4d.recipes import load_recipe
 
     if name in QUICK_RECIPES:
-        return dict(load_recipe(REPO / "recipes" / f"{QUICK_RECIPES[name]}.yaml", profile="quick").recipe.model.params)
+        params = dict(load_recipe(REPO / "recipes" / f"{QUICK_RECIPES[name]}.yaml", profile="quick").recipe.model.params)
+        params.pop("init", None)  # a checkpoint reference: speed does not depend on the starting weights
+        return params
     return dict(NARROW.get(name, {}))
 
 
@@ -73,9 +76,9 @@ def bench_models(names: list[str], repeats: int, batch_size: int = 8) -> list[di
             kwargs = {"num_aus": 8} if info.learns_aus else {}
             torch.manual_seed(0)
             model = build_model(name, num_classes=7, in_channels=3, **kwargs, **params)
-            batch = torch.rand(batch_size, 3, t, h, w)
+            batch = torch.rand(batch_size, 3, FIXED_FRAMES.get(name, t), h, w)
             count = sum(p.numel() for p in model.parameters())
-            rows.append({"model": name, "input": label, "options": ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults",
+            rows.append({"model": name, "input": label if name not in FIXED_FRAMES else label.replace(f"{t}x", f"{FIXED_FRAMES[name]}x", 1), "options": ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults",
                          "params": count, "train": clips_per_second(model, batch, True, repeats), "infer": clips_per_second(model, batch, False, repeats)})
             print(f"  {name} {label}: train {rows[-1]['train']:.1f} clips/s, infer {rows[-1]['infer']:.1f} clips/s", flush=True)
     return rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import typing
 from typing import Any
 
 import yaml
@@ -50,6 +51,14 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return path, value
 
 
+def section_type(annotation: Any) -> Any:
+    """The section model of an optional section (``PretrainCfg | None`` -> ``PretrainCfg``), else the annotation."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if len(args) == 1 and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+        return args[0]
+    return annotation
+
+
 def check_key_path(path: list[str], origin: str, model: type[BaseModel] = Recipe) -> None:
     """Raise a :class:`RecipeError` with a suggestion when ``path`` names no schema field."""
     for depth, part in enumerate(path):
@@ -61,7 +70,7 @@ def check_key_path(path: list[str], origin: str, model: type[BaseModel] = Recipe
             close = suggest(part, list(fields))
             hint = f"; did you mean '{'.'.join([*path[:depth], close[0]])}'?" if close else ""
             raise RecipeError(f"{origin}: unknown key '{part}' in {where}{hint} Valid keys there: {', '.join(fields)}.")
-        annotation = fields[part].annotation
+        annotation = section_type(fields[part].annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             model = annotation
         elif depth < len(path) - 1 and tuple(path[: depth + 1]) not in FREE_FORM_KEYS:

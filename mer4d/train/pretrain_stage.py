@@ -22,7 +22,7 @@ from mer4d.data.corpus import Corpus
 from mer4d.pipeline import load_corpus as build_corpus
 from mer4d.recipes.load import LoadedRecipe
 from mer4d.recipes.schema import PretrainCfg, Recipe
-from mer4d.train.pretrained import SEEN_SUBJECTS, subject_keys
+from mer4d.train.pretrained import SEEN_SUBJECTS, qualified_subjects
 
 CHECKPOINT = "checkpoint/moext_pretrain.pt"  # artifact path of the weights in a pre-training run
 RECONSTRUCTION = "reconstruction.png"
@@ -93,7 +93,7 @@ def load_pairs(recipe: Recipe, progress: bool = True) -> PairSet:
                               f"{source.dataset.name} gives {onset.shape[1:]} (C, H, W); give every source the same dataset.modality")
         onsets.append(onset)
         apexes.append(apex)
-        subjects += list(subject_keys(corpus.index))
+        subjects += list(qualified_subjects(corpus.index))
         kinds += list(corpus.index["kind"].astype(str))
         notes.append(corpus.description)
         prints.append(corpus.fingerprint)
@@ -110,7 +110,7 @@ def seen_record(recipe: Recipe, pairs: PairSet) -> dict:
 
 
 def build_pretrain_net(recipe: Recipe, in_channels: int):
-    from mer4d.models.moext import MoExtPretrainNet
+    from mer4d.models.moext.pretrain_net import MoExtPretrainNet
 
     if recipe.model.name != "moext":
         raise RecipeError(f"recipe '{recipe.name}': the pre-training stage exists for model moext, got model.name={recipe.model.name}")

@@ -57,19 +57,21 @@ def local_pretrained(reference: str) -> Pretrained:
     return Pretrained(reference, path, None, subjects, datasets)
 
 
-def subject_key(dataset: str, subject: str) -> str:
+def qualified_subject(dataset: str, subject: str) -> str:
     """``dataset/subject``; composite rows (MEGC2019) already carry their source as a prefix."""
     dataset, subject = str(dataset), str(subject)
     return subject if subject.startswith(f"{dataset}/") else f"{dataset}/{subject}"
 
 
-def subject_keys(index: pd.DataFrame) -> np.ndarray:
-    return np.array([subject_key(d, s) for d, s in zip(index["dataset"], index["subject"], strict=True)], dtype=object)
+def qualified_subjects(index: pd.DataFrame) -> np.ndarray:
+    """Every row's ``dataset/subject``, in any Index (unlike :func:`mer4d.data.protocols.subject_keys`, which
+    prefixes only a multi-dataset Index): the identity that is compared across a pre-training and a fine-tuning corpus."""
+    return np.array([qualified_subject(d, s) for d, s in zip(index["dataset"], index["subject"], strict=True)], dtype=object)
 
 
 def check_unseen(pretrained: Pretrained, index: pd.DataFrame, folds: list[Fold]) -> None:
     """Refuse the protocol when a fold's test subjects were seen by the checkpoint's pre-training."""
-    keys = subject_keys(index)
+    keys = qualified_subjects(index)
     for fold in folds:
         leaked = sorted(set(keys[fold.test]) & pretrained.subjects)
         if leaked:
