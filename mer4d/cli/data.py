@@ -92,7 +92,9 @@ def check(name: str, root: Path, quick: bool, params: tuple[str, ...]) -> None:
     click.echo(problems_table(problems))
     fatal = sum(p.severity == "fatal" for p in problems)
     subjects = index["subject"].nunique()
-    click.echo(f"{len(index)} clips indexed, {subjects} subject(s){' (a subject-independent protocol needs at least 2)' if subjects < 2 else ''}; "
+    kinds = index["kind"].value_counts() if "kind" in index else None
+    per_kind = f" ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})" if kinds is not None and len(kinds) > 1 else ""
+    click.echo(f"{len(index)} clips indexed{per_kind}, {subjects} subject(s){' (a subject-independent protocol needs at least 2)' if subjects < 2 else ''}; "
                f"{fatal} fatal problem(s), {len(problems) - fatal} warning(s)")
     if fatal:
         raise SystemExit(1)

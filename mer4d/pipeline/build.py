@@ -79,7 +79,15 @@ def load_corpus(recipe: Recipe, progress: bool = True) -> Corpus:
 
 
 def select_kind(index: pd.DataFrame, kind: str, source: Source) -> pd.DataFrame:
-    """The rows of ``dataset.kind`` (micro / macro), or every row for ``all``."""
+    """The rows of ``dataset.kind`` (micro / macro), or every row for ``all``.
+
+    A scan that knows why a kind is absent (``index.attrs["absent_kinds"]``, e.g. CAS(ME)^3 without
+    its macro-expression sheet) makes ``all`` and that kind an error naming the missing file.
+    """
+    absent = index.attrs.get("absent_kinds", {})
+    wanted = [k for k in absent if kind in (k, "all")]
+    if wanted:
+        raise DataError(f"{source.origin}: dataset.kind {kind!r} needs {wanted[0]}-expression clips, but {absent[wanted[0]]}")
     if kind == "all":
         return index
     chosen = index[index["kind"] == kind]

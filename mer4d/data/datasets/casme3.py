@@ -4,6 +4,7 @@ Two labelled parts are read (``part`` option); Part B is unlabelled. Layout of a
 (datasets.md §5; folder and file names are matched without regard to case)::
 
     <root>/annotation/partA/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx   # sheet 'label' (v1: .xls)
+    <root>/annotation/partA/cas(me)3_part_A_MaE_label_JpgIndex_v2_emotion.xlsx  # macro-expressions (optional; unverified format)
     <root>/part_A/data/part_A_split/part_A/spNO.1/a/color/355.jpg        # RGB, absolute 1-based numbers
     <root>/part_A/data/part_A_split/part_A/spNO.1/a/depth/355.png        # 16-bit depth, pixel-aligned
     <root>/annotation/partC/CAS(ME)3_part_C_ME.xlsx                      # sheet 'mockCrimeME'
@@ -20,6 +21,11 @@ so ``clip_id`` = ``"{Subject}/{Filename}/{Onset}"`` (``"spNO.1/a/355"``, the off
 ``emotion`` the lower-cased ``emotion`` cell (seven classes), ``objective_class`` the ``Objective
 class`` roman numeral I..VII as 1..7 (Davison et al. 2018, the numbering CASME II uses), ``frames_dir``
 the clip's ``color`` folder and ``depth_dir`` its ``depth`` folder (None where a copy has none).
+
+Part A macro-expressions (MoExt pre-trains on them): when the copy has the MaE sheet, its rows
+are read by :mod:`casme3_macro` (``kind="macro"``, ``clip_id`` ``"{Subject}/{seq}/{Onset}_macro"``,
+frames from the same video folders; **format unverified**, no real copy was available). Without it
+the Index holds micro rows only, and ``dataset.kind: macro | all`` is an error naming the file.
 
 Part C: ``subject`` is the sheet's ``sub`` as written (``"1"``; folder ``01``), ``clip_id`` =
 ``"{sub}/{count}"``; there is no apex column, so the apex is the middle frame; the emotions are
@@ -41,21 +47,35 @@ Known rows of the v2 Part A sheet (datasets.md §5), each a problem naming its r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from mer4d.core.errors import DataError
-from mer4d.data.datasets import casme3_schemes
+from mer4d.data.datasets import casme3_macro, casme3_schemes
+from mer4d.data.datasets.casme3_layout import (
+    FPS,
+    LABEL_DIRS,
+    NAME,
+    Folders,
+    FrameTree,
+    child,
+    clip_folder_clips,
+    clip_folder_full,
+    depth_problems,
+    descend,
+    find_frames_a,
+    find_frames_c,
+    index_row,
+    listing,
+    one_based,
+    whole_text,
+)
 from mer4d.data.problems import Problem
 from mer4d.data.rows import au_codes, emotion_label, frame_triplet
 from mer4d.data.sheets import EXCEL_ROW, column, read_table
 from mer4d.data.spec import DatasetSpec, Modality, register, require_root
 
-NAME = "casme3"
-FPS = 30.0  # datasets.md §5: MEGC pages "CAS(ME)3 ... 30 fps"; the Part C EDA sync code uses frame/30*200
 PARTS: tuple[str, ...] = ("A", "C")
 EMOTIONS: dict[str, tuple[str, ...]] = {
     "A": ("happy", "disgust", "fear", "anger", "surprise", "sad", "others"),
@@ -71,28 +91,17 @@ _LABEL_NAME: dict[str, re.Pattern[str]] = {
 # The full annotation files hold every expression but no emotion column: named in the error when
 # only they are present, so a user knows which file is missing.
 _FULL_FILES = {"A": re.compile(r"^cas\(me\)3_part_A_v\d+\.xlsx?$", re.IGNORECASE), "C": re.compile(r"^cas\(me\)3_part_C\.xlsx?$", re.IGNORECASE)}
-LABEL_DIRS: dict[str, tuple[str, ...]] = {
-    "A": ("", "annotation", "annotation/partA", "part_A", "part_A/annotation", "part_A/annotation/partA"),
-    "C": ("", "annotation", "annotation/partC", "part_C", "part_C/annotation", "part_C/annotation/partC"),
-}
 SHEETS = {"A": "label", "C": "mockCrimeME"}
 REQUIRED = {
     "A": ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "emotion"),
     "C": ("sub", "count", "onset", "offset", "au", "emotion"),
 }
 OBJECTIVE = "Objective class"
-# Part A frame trees, in order of preference: the release (datasets.md §5, meb's --casme3_original
-# example), the same below a part_A root, a third-party copy ('CASME3/part_A_split/part_A'), the
-# summary table's short form, and the root itself.
-FRAME_TREES_A: tuple[str, ...] = ("part_A/data/part_A_split/part_A", "data/part_A_split/part_A", "part_A_split/part_A", "part_A", "")
-CLIP_TREES_A: tuple[str, ...] = ("Part_A_ME_clip", "part_A/Part_A_ME_clip", "Part_A_ME_clip/Part_A_ME_clip")
-FRAME_TREES_C: tuple[str, ...] = ("ME_C", "part_C/ME_C")
 ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7}
 # A span this long is no micro-expression; the v2 sheet has four (spNO.214 c: 3456 frames, 115 s).
 LONG_SPAN_S = 10.0
 INDEX_COLUMNS = ("dataset", "subject", "clip_id", "kind", "fps", "onset", "apex", "offset", "emotion", "aus", "fold",
                  "objective_class", "source", "frames_dir", "depth_dir")
-_SUBJECT_FOLDER = re.compile(r"^spno\.?(\d+)$", re.IGNORECASE)
 _SEPARATOR = r"[+,\uff0c]"
 
 
@@ -105,7 +114,9 @@ def scan(root: Path, *, part: str = "A") -> tuple[pd.DataFrame, list[Problem]]:
             crime part, 165 MEs of 30 subjects).
 
     Returns:
-        The Index and the problems found; unusable rows are fatal problems and not in the Index.
+        The Index (Part A: the ME sheet's micro rows, then the MaE sheet's macro rows when the copy has
+        it, :mod:`casme3_macro`) and the problems found; unusable rows are fatal problems and not in
+        the Index. Without a MaE sheet, ``index.attrs["absent_kinds"]["macro"]`` says which file is missing.
 
     Raises:
         DataError: an unknown ``part``, no label file of the part, or no frame tree.
@@ -116,8 +127,12 @@ def scan(root: Path, *, part: str = "A") -> tuple[pd.DataFrame, list[Problem]]:
         raise DataError(f"{NAME}: unknown part {part!r}; expected one of {list(PARTS)} (dataset.params.part)")
     path, problems = find_label_file(root, key)
     table = read_sheet(path, key)
+    macro: Path | None = None
     if key == "A":
-        rows, found = _read_part_a(table, path, find_frames_a(root))
+        tree = find_frames_a(root)
+        rows, found = _read_part_a(table, path, tree)
+        macro_rows, macro_found, macro = casme3_macro.read_macro(root, tree, EMOTIONS["A"])
+        rows, found = rows + macro_rows, found + macro_found
     else:
         rows, found = _read_part_c(table, path, find_frames_c(root))
     problems += found
@@ -125,30 +140,12 @@ def scan(root: Path, *, part: str = "A") -> tuple[pd.DataFrame, list[Problem]]:
     # int-or-None / str-or-None per clip, not float columns holding NaN
     for name in ("objective_class", "depth_dir"):
         index[name] = pd.Series([r[name] for r in rows], dtype=object)
+    if key == "A" and macro is None:  # dataset.kind: macro | all names the missing sheet (mer4d.pipeline.build.select_kind)
+        index.attrs["absent_kinds"] = {"macro": casme3_macro.missing_message(root)}
     return index, problems
 
 
 # ---------------------------------------------------------------- label files
-
-
-def _child(folder: Path | None, name: str) -> Path | None:
-    """``folder/name`` (a folder) matched without regard to case, or None."""
-    if folder is None or not folder.is_dir():
-        return None
-    exact = folder / name
-    if exact.is_dir():
-        return exact
-    for entry in sorted(folder.iterdir()):
-        if entry.name.lower() == name.lower() and entry.is_dir():
-            return entry
-    return None
-
-
-def _descend(root: Path, relative: str) -> Path | None:
-    folder: Path | None = root
-    for piece in [p for p in relative.split("/") if p]:
-        folder = _child(folder, piece)
-    return folder
 
 
 def _version(path: Path, part: str) -> tuple[int, str]:
@@ -160,7 +157,7 @@ def _version(path: Path, part: str) -> tuple[int, str]:
 
 def find_label_file(root: Path, part: str) -> tuple[Path, list[Problem]]:
     """The part's ME label file (newest version, see :data:`LABEL_FILES`) and warnings naming the others."""
-    files = [p for d in LABEL_DIRS[part] if (folder := _descend(root, d)) for p in sorted(folder.iterdir())
+    files = [p for d in LABEL_DIRS[part] if (folder := descend(root, d)) for p in sorted(folder.iterdir())
              if p.is_file() and not p.name.startswith(".")]
     found = [p for p in files if _LABEL_NAME[part].match(p.name)]
     if not found:
@@ -206,115 +203,6 @@ def read_sheet(path: Path, part: str) -> pd.DataFrame:
     raise DataError(f"{path}: no sheet holds the Part {part} columns {list(REQUIRED[part])}; " + "; ".join(errors))
 
 
-# ---------------------------------------------------------------- frame trees
-
-
-@dataclass(frozen=True)
-class FrameTree:
-    """Where a copy keeps its frames: ``full`` (subject/video folders) or ``clips`` (one folder per ME)."""
-
-    kind: str
-    color: Path
-    depth: Path | None = None  # the clips layout's depth tree
-
-
-def find_frames_a(root: Path) -> FrameTree:
-    """The Part A frame tree (first of :data:`FRAME_TREES_A` holding spNO folders, else the ME-clip layout)."""
-    for relative in FRAME_TREES_A:
-        folder = _descend(root, relative)
-        if folder is not None and any(_SUBJECT_FOLDER.match(e.name) and e.is_dir() for e in folder.iterdir()):
-            return FrameTree("full", folder)
-    for relative in CLIP_TREES_A:
-        folder = _descend(root, relative)
-        frames = _child(folder, "frame")
-        if frames is not None:
-            return FrameTree("clips", frames, _child(folder, "depth"))
-    raise DataError(f"{NAME}: no Part A frame folder in {root}: looked for subject folders spNO.* in "
-                    f"{', '.join(r or '.' for r in FRAME_TREES_A)} and for {' or '.join(c + '/frame' for c in CLIP_TREES_A)} "
-                    "(datasets.md §5: part_A/data/part_A_split/part_A/{Subject}/{Filename}/color/{N}.jpg)")
-
-
-def find_frames_c(root: Path) -> Path:
-    for relative in FRAME_TREES_C:
-        folder = _descend(root, relative)
-        if folder is not None:
-            return folder
-    raise DataError(f"{NAME}: no Part C frame folder {' or '.join(FRAME_TREES_C)} in {root}; no official Part C frame layout is public, "
-                    "so the one read is meb's extraction ME_C/{sub:02d}/{count}/color/{N}.jpg (datasets.md §5)")
-
-
-class _Folders:
-    """Subject and video folders of a full Part A tree, looked up once, with a warning per spelling that differs from the sheet."""
-
-    def __init__(self, tree: Path):
-        self.tree = tree
-        self.subjects: dict[str, list[Path]] = {}
-        for entry in sorted(tree.iterdir()):
-            match = _SUBJECT_FOLDER.match(entry.name)
-            if match and entry.is_dir():
-                self.subjects.setdefault(match.group(1).lstrip("0") or "0", []).append(entry)
-        self.warned: set[str] = set()
-
-    def subject(self, subject: str, where: str, clip: str) -> tuple[Path | None, list[Problem]]:
-        match = _SUBJECT_FOLDER.match(subject)
-        folders = self.subjects.get(match.group(1).lstrip("0") or "0", []) if match else []
-        exact = [f for f in folders if f.name == subject]
-        if exact or not folders:
-            return (exact[0] if exact else None), []
-        folder = folders[0]
-        if folder.name in self.warned:
-            return folder, []
-        self.warned.add(folder.name)
-        # datasets.md §5: 'spNo' in the ME-clip copies, 'spNO210' (no dot) for spNO.210-215's depth
-        return folder, [Problem("warning", where, clip, f"subject folder {folder.name} read for Subject {subject!r} (the sheet's spelling); "
-                                "copies spell it differently (datasets.md §5)")]
-
-
-def _clip_folder_full(folders: _Folders, subject: str, filename: str, where: str, clip: str) -> tuple[Path | None, Path | None, list[Problem]]:
-    """``(color folder, depth folder or None, problems)`` of a row in the full layout; color None -> a fatal problem says why."""
-    subject_dir, problems = folders.subject(subject, where, clip)
-    if subject_dir is None:
-        return None, None, [Problem("fatal", where, clip, f"subject folder {subject} is missing in {folders.tree}; restore it or remove the subject's rows")]
-    video = _child(subject_dir, filename)
-    if video is None:
-        return None, None, problems + [Problem("fatal", where, clip, f"no video folder {filename} in {subject_dir}; restore the folder or remove the row")]
-    if video.name != filename:
-        # datasets.md §0.7: 'J' among lower-case letters; Linux does not forgive the difference
-        problems.append(Problem("warning", where, clip, f"Filename {filename!r} read from folder {video.name} (the case differs)"))
-    color = _child(video, "color")
-    if color is None:
-        return None, None, problems + [Problem("fatal", where, clip, f"no color folder in {video}; expected {video}/color/{{N}}.jpg (datasets.md §5)")]
-    depth = _child(video, "depth")
-    if depth is None and any(p.suffix.lower() == ".png" for p in video.iterdir() if p.is_file()):
-        # datasets.md §5: the official code also reads depth frames lying in the video folder itself
-        depth = video
-        problems.append(Problem("warning", where, clip, f"depth frames lie in {video} itself, not in a depth/ subfolder; read from there"))
-    return color, depth, problems
-
-
-def _clip_folder_clips(tree: FrameTree, names: dict[str, Path], depth_names: dict[str, Path], subject: str, filename: str, onsets: Iterable[str],
-                       where: str, clip: str) -> tuple[Path | None, Path | None, list[Problem]]:
-    """The same for the ME-clip layout ``frame/{Subject}_{Filename}_{Onset}``."""
-    for onset in onsets:
-        key = _clip_key(f"{subject}_{filename}_{onset}")
-        if key in names:
-            folder, problems = names[key], []
-            if folder.name != f"{subject}_{filename}_{onset}":
-                problems.append(Problem("warning", where, clip, f"clip folder {folder.name} read for {subject}_{filename}_{onset} (the spelling differs; "
-                                        "datasets.md §5 has 'spNo.1_a_355')"))
-            return folder, depth_names.get(key), problems
-    wanted = f"{subject}_{filename}_{next(iter(onsets))}"
-    return None, None, [Problem("fatal", where, clip, f"no clip folder {wanted} in {tree.color}; restore the folder or remove the row")]
-
-
-def _clip_key(name: str) -> str:
-    return re.sub(r"^spno\.?", "spno.", name.lower())
-
-
-def _listing(folder: Path | None) -> dict[str, Path]:
-    return {_clip_key(e.name): e for e in sorted(folder.iterdir()) if e.is_dir()} if folder is not None else {}
-
-
 # ---------------------------------------------------------------- cells
 
 
@@ -344,21 +232,6 @@ def _objective_class(cell: str, where: str, clip: str) -> tuple[int | None, list
     return None, [Problem("warning", where, clip, f"Objective class {shown} is not a class I..VII (Davison et al. 2018); left unset")]
 
 
-def _whole_text(cell: str) -> str:
-    """``"1.0"`` -> ``"1"`` (a copy re-saved with float cells); other text unchanged."""
-    match = re.fullmatch(r"\s*(\d+)(?:\.0+)?\s*", cell)
-    return str(int(match.group(1))) if match else cell.strip()
-
-
-def _one_based(onset: str, apex: str, where: str, clip: str) -> tuple[str, str, list[Problem]]:
-    """Onset 0 (and apex 0) -> 1: Part A frames are numbered from 1 (datasets.md §5, spNO.216 e)."""
-    if _whole_text(onset) != "0":
-        return onset, apex, []
-    apex = "1" if _whole_text(apex) == "0" else apex
-    return "1", apex, [Problem("warning", where, clip, "onset 0 but Part A frames are numbered from 1 (0.jpg does not exist); onset (and an apex 0) read as 1, "
-                               "the fix of the release's exception list casme3_partA_error_list_ZhouJu.xlsx (datasets.md §5)")]
-
-
 def _span_problems(triplet: tuple[int, int, int], where: str, clip: str) -> list[Problem]:
     onset, _, offset = triplet
     seconds = (offset - onset + 1) / FPS
@@ -366,14 +239,6 @@ def _span_problems(triplet: tuple[int, int, int], where: str, clip: str) -> list
         return []
     return [Problem("warning", where, clip, f"onset..offset {onset}..{offset} spans {offset - onset + 1} frames ({seconds:.0f} s at 30 fps), far longer than a "
                     "micro-expression; check the row (probably a typo in onset or offset)")]
-
-
-def _row(subject: str, clip: str, triplet: tuple[int, int, int], emotion: str, aus: list[str], objective: int | None, where: str,
-         color: Path, depth: Path | None) -> dict:
-    onset, apex, offset = triplet
-    return {"dataset": NAME, "subject": subject, "clip_id": clip, "kind": "micro", "fps": FPS, "onset": onset, "apex": apex, "offset": offset,
-            "emotion": emotion, "aus": aus, "fold": None, "objective_class": objective, "source": where, "frames_dir": str(color.resolve()),
-            "depth_dir": str(depth.resolve()) if depth is not None else None}
 
 
 # ---------------------------------------------------------------- parts
@@ -388,13 +253,13 @@ def _read_part_a(table: pd.DataFrame, path: Path, tree: FrameTree) -> tuple[list
     problems: list[Problem] = []
     if objective is None:
         problems.append(Problem("warning", path.name, "", f"no '{OBJECTIVE}' column (the release has one); objective_class left unset"))
-    folders = _Folders(tree.color) if tree.kind == "full" else None
-    names, depth_names = (_listing(tree.color), _listing(tree.depth)) if tree.kind == "clips" else ({}, {})
+    folders = Folders(tree.color) if tree.kind == "full" else None
+    names, depth_names = (listing(tree.color), listing(tree.depth)) if tree.kind == "clips" else ({}, {})
     seen: dict[str, int] = {}
     rows: list[dict] = []
     for rec in table.to_dict("records"):
         where = f"{path.name} row {rec[EXCEL_ROW]}"
-        subject, filename, onset_text = rec[cols["Subject"]], rec[cols["Filename"]], _whole_text(rec[cols["Onset"]])
+        subject, filename, onset_text = rec[cols["Subject"]], rec[cols["Filename"]], whole_text(rec[cols["Onset"]])
         clip = f"{subject}/{filename}/{onset_text}"
         if not subject or not filename:
             problems.append(Problem("fatal", where, clip, f"no {'Subject' if not subject else 'Filename'} in this row; fill the cell "
@@ -406,7 +271,7 @@ def _read_part_a(table: pd.DataFrame, path: Path, tree: FrameTree) -> tuple[list
         seen[clip] = rec[EXCEL_ROW]
         emotion, found = _emotion(rec[cols["emotion"]], "A", where, clip)
         problems += found
-        onset, apex, found = _one_based(rec[cols["Onset"]], rec[cols["Apex"]], where, clip)
+        onset, apex, found = one_based(rec[cols["Onset"]], rec[cols["Apex"]], where, clip)
         problems += found
         triplet, found = frame_triplet(onset, apex, rec[cols["Offset"]], where, clip)
         problems += found + (_span_problems(triplet, where, clip) if triplet else [])
@@ -417,27 +282,16 @@ def _read_part_a(table: pd.DataFrame, path: Path, tree: FrameTree) -> tuple[list
             objective_class, found = _objective_class(rec[objective], where, clip)
             problems += found
         if folders is not None:
-            color, depth, found = _clip_folder_full(folders, subject, filename, where, clip)
+            color, depth, found = clip_folder_full(folders, subject, filename, where, clip)
         else:
-            onsets = dict.fromkeys([onset_text, _whole_text(onset)])
-            color, depth, found = _clip_folder_clips(tree, names, depth_names, subject, filename, onsets, where, clip)
+            onsets = dict.fromkeys([onset_text, whole_text(onset)])
+            color, depth, found = clip_folder_clips(tree, names, depth_names, subject, filename, onsets, where, clip)
         problems += found
         if emotion is None or triplet is None or color is None:
             continue
-        rows.append(_row(subject, clip, triplet, emotion, aus, objective_class, where, color, depth))
-    problems += _depth_problems(rows, path)
+        rows.append(index_row(subject, clip, triplet, emotion, aus, objective_class, where, color, depth))
+    problems += depth_problems(rows, path)
     return rows, problems
-
-
-def _depth_problems(rows: list[dict], path: Path) -> list[Problem]:
-    """One warning when a copy has no depth at all; else one per clip without it (the depth modality cannot read those)."""
-    lacking = [r for r in rows if r["depth_dir"] is None]
-    if not lacking:
-        return []
-    if len(lacking) == len(rows):
-        return [Problem("warning", path.name, "", "no clip has a depth folder ({video}/depth/{N}.png) in this copy; the depth modality cannot be used")]
-    return [Problem("warning", r["source"], r["clip_id"], f"no depth folder next to {r['frames_dir']}; this clip cannot be read with the depth modality")
-            for r in lacking]
 
 
 def _read_part_c(table: pd.DataFrame, path: Path, tree: Path) -> tuple[list[dict], list[Problem]]:
@@ -451,7 +305,7 @@ def _read_part_c(table: pd.DataFrame, path: Path, tree: Path) -> tuple[list[dict
     rows: list[dict] = []
     for rec in table.to_dict("records"):
         where = f"{path.name} row {rec[EXCEL_ROW]}"
-        subject, count = _whole_text(rec[cols["sub"]]), _whole_text(rec[cols["count"]])
+        subject, count = whole_text(rec[cols["sub"]]), whole_text(rec[cols["count"]])
         clip = f"{subject}/{count}"
         if not subject.isdigit() or not count.isdigit():
             problems.append(Problem("fatal", where, clip, f"sub {rec[cols['sub']]!r} and count {rec[cols['count']]!r} must be whole numbers "
@@ -474,14 +328,14 @@ def _read_part_c(table: pd.DataFrame, path: Path, tree: Path) -> tuple[list[dict
             problems.append(Problem("fatal", where, clip, f"subject folder {int(subject):02d} is missing in {tree}; restore it or remove the subject's rows"))
         else:
             me = next((e for e in sorted(subject_dir.iterdir()) if e.is_dir() and e.name.isdigit() and int(e.name) == int(count)), None)
-            color = _child(me, "color")
-            depth = _child(me, "depth")
+            color = child(me, "color")
+            depth = child(me, "depth")
             if color is None:
                 wanted = f"{subject_dir}/{count}/color" if me is None else f"{me}/color"
                 problems.append(Problem("fatal", where, clip, f"no folder {wanted}; restore it or remove the row (meb's layout ME_C/{{sub:02d}}/{{count}}/color)"))
         if emotion is None or triplet is None or color is None:
             continue
-        rows.append(_row(subject, clip, triplet, emotion, aus, None, where, color, depth))
+        rows.append(index_row(subject, clip, triplet, emotion, aus, None, where, color, depth))
     return rows, problems
 
 

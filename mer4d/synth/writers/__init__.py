@@ -23,5 +23,6 @@ def _lazy(module: str) -> Callable[..., Path]:
 
 
 # Bump when the simulator's output changes, so cached datasets are regenerated.
-SIMULATOR_VERSION = 4  # 4: frames rendered by the rasteriser (float-rounding differences from the ray caster)
+SIMULATOR_VERSION = 5  # 4: frames rendered by the rasteriser (float-rounding differences from the ray caster); 5: CAS(ME)^3 Part A
+# also writes macro-expression clips and their MaE sheet (its micro clips and ME sheet are byte-identical to v4's)
 WRITERS: dict[str, Callable[..., Path]] = {kind: _lazy(module) for kind, module in _MODULES.items()}

@@ -3,6 +3,7 @@
 As the real release (datasets.md §5)::
 
     annotation/partA/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx     # part="A": sheet 'label'
+    annotation/partA/cas(me)3_part_A_MaE_label_JpgIndex_v2_emotion.xlsx  # part="A": macro-expressions, sheet 'Sheet1'
     part_A/data/part_A_split/part_A/spNO.1/a/color/355.jpg          # 16:9 colour frames, absolute numbers
     part_A/data/part_A_split/part_A/spNO.1/a/depth/355.png          # 16-bit depth in mm, pixel-aligned
     annotation/partC/CAS(ME)3_part_C_ME.xlsx                        # part="C": sheet 'mockCrimeME'
@@ -18,6 +19,21 @@ approximation), emotions lower case; only the ``label`` sheet is written (the re
 and ``Sheet3`` are empty). The Part C sheet has number cells for ``sub``, ``count``, ``onset`` and
 ``offset``, a number cell for a single bilateral AU and comma-joined text otherwise (``"R4,5"``).
 
+Macro-expressions (Part A; MoExt pre-trains on them): after every ME is written, each subject's
+macro clips go into its video folders, after the MEs of that video (the first one in one of the
+subject's ME videos), filmed with ``kind="macro"``: 0.5-4 s events (:data:`mer4d.synth.events.DURATION_S`)
+at the macro amplitude (2-6 mm against the MEs' 0.3-2 mm, about 3.5x on average), with the MEs'
+emotion -> AU catalog and emotion set. Every frame of the event is written; the sheet's onset is its
+first visible frame (:func:`visible_onset`: the rise at 10% of the apex), so onset + 4 (MoExt's
+pseudo-apex) moves. The MaE sheet has the columns of datasets.md §5, ``sub, seq, onset, apex,
+offset, emotion`` (sheet ``Sheet1`` and ``sub`` spelt ``spNO.{n}`` as loader code reads it;
+unverified against a real copy), frame numbers as number cells. Macro randomness comes from its own
+generators, so the ME clips and the ME sheet are byte-identical to a writer without macro clips.
+``quick``: 2 per subject (6); ``published``: the release's 3346 spread evenly over the 94 ME subjects
+(the MaE sheet's per-subject and per-emotion counts are not known to us; emotions follow the ME
+mix), rendered every 3rd frame with interpolation between (``macro_time_step``) - about 225,000
+extra frames, far slower than the MEs.
+
 Depth (Part A only): FaceFilmer renders no depth, so each depth frame is a plain synthetic map
 aligned to its colour frame: a wall at 1400 mm, the face an elliptical bump (700 mm at its rim,
 640 mm at its centre) placed on the frame's landmarks, a nose bump to 620 mm, 1 mm sensor noise and
@@ -27,6 +43,7 @@ depth modality has a layout to read, not as a depth model of the face.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -44,6 +61,13 @@ from mer4d.synth.writers.files import write_xlsx
 FPS = 30.0
 PARTS = ("A", "C")
 LABEL_FILES = {"A": "annotation/partA/cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx", "C": "annotation/partC/CAS(ME)3_part_C_ME.xlsx"}
+# Part A macro-expressions: the MaE sheet (datasets.md §5 columns; sheet name from loader code; unverified).
+MACRO_FILE = "annotation/partA/cas(me)3_part_A_MaE_label_JpgIndex_v2_emotion.xlsx"
+MACRO_SHEET = "Sheet1"
+MACRO_HEADER = ("sub", "seq", "onset", "apex", "offset", "emotion")
+PUBLISHED_MACRO = 3346  # 'Macro-expression' rows of CAS(ME)3_part_A_v2.xls, sheet AU+Emotion (datasets.md §5)
+VISIBLE_ONSET = 0.1  # a macro clip's written onset: its rise at 10% of the apex (see visible_onset)
+MACRO_WINDOW = 135  # FaceFilmer's macro window (4.5 s at 30 fps) holds the whole event (0.5-4 s)
 SHEETS = {"A": "label", "C": "mockCrimeME"}
 HEADERS = {"A": ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion"),
            "C": ("sub", "count", "onset", "offset", "au", "emotion")}
@@ -85,13 +109,22 @@ _OBJECTIVE = {
 class SizeSpec:
     subjects: tuple[tuple[int, int], ...]  # (subject number as in spNO.{n} / sub, MEs of that subject)
     size_px: int  # frame height; frames are 16:9 (1280x720 in the release) around a square face
+    macro: tuple[int, ...] = ()  # Part A: macro-expressions per subject (same order as subjects); () none
+    macro_time_step: int = 1  # FaceFilmer time_step of the macro clips (k > 1: every k-th frame rendered, the rest interpolated)
+
+
+def spread(total: int, n: int) -> tuple[int, ...]:
+    """``total`` clips over ``n`` subjects, as evenly as possible (the first ones get one more)."""
+    return tuple(total // n + (j < total % n) for j in range(n))
 
 
 SIZES = {
-    "A": {"quick": SizeSpec(((1, 4), (2, 4), (5, 4)), 48), "published": SizeSpec(PUBLISHED_A, 192)},
+    "A": {"quick": SizeSpec(((1, 4), (2, 4), (5, 4)), 48, (2, 2, 2)),
+          # the MaE sheet's per-subject counts are not known to us: the release's 3346 spread evenly over the ME subjects
+          "published": SizeSpec(PUBLISHED_A, 192, spread(PUBLISHED_MACRO, len(PUBLISHED_A)), 3)},
     "C": {"quick": SizeSpec(((1, 4), (2, 3), (4, 3)), 48), "published": SizeSpec(PUBLISHED_C, 192)},
 }
-OVERRIDES = ("subjects", "clips_per_subject", "size_px")
+OVERRIDES = ("subjects", "clips_per_subject", "size_px", "macro_per_subject")
 
 
 @dataclass(frozen=True)
@@ -109,11 +142,12 @@ def write_casme3(out: Path, *, size: str = "quick", seed: int = 0, progress: boo
 
     Args:
         out: the dataset root (``annotation/`` and the frame tree go directly in it).
-        size: ``quick`` (3 subjects, 10-12 MEs, 48 px high frames, every class present) or
+        size: ``quick`` (3 subjects, 10-12 MEs, Part A 6 macro-expressions, 48 px high frames, every class present) or
             ``published`` (the v2 sheet's subjects, ME counts and per-emotion counts; slow).
         seed: the same seed writes the same bytes.
         part: ``"A"`` (colour + depth, seven emotions) or ``"C"`` (colour, pooled emotions).
-        overrides: ``subjects`` (count), ``clips_per_subject``, ``size_px``.
+        overrides: ``subjects`` (count), ``clips_per_subject``, ``size_px``, ``macro_per_subject``
+            (Part A; 0 writes no macro clips and no MaE sheet).
     """
     key = str(part).strip().upper()
     if key not in PARTS:
@@ -131,6 +165,12 @@ def write_casme3(out: Path, *, size: str = "quick", seed: int = 0, progress: boo
     label = out / LABEL_FILES[key]
     label.parent.mkdir(parents=True, exist_ok=True)
     write_xlsx(label, pd.DataFrame([list(HEADERS[key])] + rows, dtype=object), header=False, sheet_name=SHEETS[key])
+    macro_jobs = _plan_macro(spec, seed, jobs) if key == "A" else []
+    if macro_jobs:  # after every ME, from their own generators: the ME clips and sheet are the bytes they were without macro clips
+        macro_rows = [_write_macro_clip(out, filmer, spec, seed, job)
+                      for job in tqdm(macro_jobs, desc=f"simulating CAS(ME)^3 Part A macro-expressions ({size})", unit="clip", disable=not progress)]
+        macro_rows.sort(key=lambda r: (r[0], r[1], r[2]))
+        write_xlsx(out / MACRO_FILE, pd.DataFrame([list(MACRO_HEADER)] + macro_rows, dtype=object), header=False, sheet_name=MACRO_SHEET)
     return out
 
 
@@ -141,13 +181,20 @@ def _size_spec(part: str, size: str, overrides: dict) -> SizeSpec:
     if unknown:
         raise DataError(f"write_casme3: unknown override(s) {unknown}; expected some of {list(OVERRIDES)}")
     spec = SIZES[part][size]
-    subjects, per = overrides.get("subjects"), overrides.get("clips_per_subject")
+    subjects, per, macro = overrides.get("subjects"), overrides.get("clips_per_subject"), overrides.get("macro_per_subject")
+    if macro is not None and part != "A":
+        raise DataError("write_casme3: macro_per_subject applies to part A only (Part C has no macro-expression sheet)")
     if subjects is not None or per is not None:
         n = len(spec.subjects) if subjects is None else int(subjects)
         numbers = sorted(number for number, _ in (PUBLISHED_A if part == "A" else PUBLISHED_C))
         numbers += list(range(numbers[-1] + 1, numbers[-1] + 1 + max(0, n - len(numbers))))
         counts = [spec.subjects[j % len(spec.subjects)][1] if per is None else int(per) for j in range(n)]
-        spec = replace(spec, subjects=tuple(zip(numbers[:n], counts, strict=True)))
+        macros = tuple(spec.macro[j % len(spec.macro)] for j in range(n)) if spec.macro else ()
+        spec = replace(spec, subjects=tuple(zip(numbers[:n], counts, strict=True)), macro=macros)
+    if macro is not None:
+        if int(macro) < 0:
+            raise DataError(f"write_casme3: macro_per_subject must be >= 0, got {macro}")
+        spec = replace(spec, macro=tuple(int(macro) for _ in spec.subjects))
     if len(spec.subjects) < 2 or min(count for _, count in spec.subjects) < 1:
         raise DataError(f"the simulator needs at least 2 subjects with 1 clip each for subject-independent folds, got {spec.subjects}")
     return replace(spec, size_px=int(overrides.get("size_px", spec.size_px)))
@@ -184,6 +231,54 @@ def _plan(part: str, spec: SizeSpec, seed: int, size: str) -> list[_Job]:
             starts = np.sort(rng.choice(np.arange(100, PART_C_VIDEO_FRAMES - 100, 40), size=count, replace=False))
             jobs += [_Job(s, number, i, str(i + 1), int(starts[i]), next(emotions)) for i in range(count)]
     return jobs
+
+
+def _plan_macro(spec: SizeSpec, seed: int, micro: list[_Job]) -> list[_Job]:
+    """Part A macro-expressions: each after the MEs already placed in its video (the first in one of the
+    subject's ME videos, the others in any of the 13), a window apart, with their own generators."""
+    emotions = iter(_emotions(np.random.default_rng([seed, 7]), "A", sum(spec.macro), "quick"))
+    next_free: dict[tuple[int, str], int] = {}
+    for job in micro:
+        next_free[(job.s, job.video)] = max(next_free.get((job.s, job.video), 1), job.onset + 40)
+    jobs = []
+    for s, ((number, _), count) in enumerate(zip(spec.subjects, spec.macro, strict=True)):
+        rng = np.random.default_rng([seed, 8, s])
+        own = sorted({j.video for j in micro if j.s == s})
+        for i in range(count):
+            video = own[int(rng.integers(len(own)))] if i == 0 and own else VIDEOS[int(rng.integers(len(VIDEOS)))]
+            onset = next_free.get((s, video), 1) + int(rng.integers(4, 400))
+            next_free[(s, video)] = onset + MACRO_WINDOW + 5
+            jobs.append(_Job(s, number, i, video, onset, next(emotions)))
+    return jobs
+
+
+def _write_macro_clip(out: Path, filmer: FaceFilmer, spec: SizeSpec, seed: int, job: _Job) -> list:
+    """One macro-expression (0.5-4 s, the macro amplitude of :data:`mer4d.synth.events.AMPLITUDE_MM`, 2-6 mm
+    against the MEs' 0.3-2, about 3.5x on average) of the same emotion -> AU catalog as the MEs; a MaE sheet row."""
+    rng = np.random.default_rng([seed, 9, job.s, job.i])
+    aus = draw_emotion_aus(rng, _CATALOG.get(job.emotion, job.emotion))
+    clip = filmer.film(job.s, aus, FPS, rng, kind="macro", time_step=spec.macro_time_step)
+    start = job.onset  # the event's first frame: every frame from here to the offset is written
+    onset, apex, offset = start + visible_onset(clip.apex), start + clip.apex, start + clip.length - 1
+    folder = out / FRAME_TREES["A"] / f"spNO.{job.number}" / job.video
+    frames, left = _widescreen(clip.frames)
+    (folder / "color").mkdir(parents=True, exist_ok=True)
+    (folder / "depth").mkdir(parents=True, exist_ok=True)
+    for k, frame in enumerate(frames):
+        cv2.imwrite(str(folder / "color" / f"{start + k}.jpg"), np.ascontiguousarray(frame[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    for k, depth in enumerate(depth_frames(clip, frames.shape[1:3], left, rng)):
+        cv2.imwrite(str(folder / "depth" / f"{start + k}.png"), depth)
+    # sub spelt as the ME sheet's Subject, seq the video letter, frame numbers as number cells (loader code does arithmetic on them)
+    return [f"spNO.{job.number}", job.video, onset, apex, offset, job.emotion]
+
+
+def visible_onset(rise: int) -> int:
+    """Frames from the event's start to its written onset: the first frame whose raised-cosine rise
+    (:func:`mer4d.synth.animation.raised_cosine_profile`, ``rise`` frames to the apex) reaches
+    :data:`VISIBLE_ONSET` of the apex, as an annotator marks the first visible change. A macro rise
+    is long (up to ~70 frames): from the event's start, onset + 4 (MoExt's pseudo-apex) would barely move."""
+    k = math.ceil(rise * math.acos(1.0 - 2.0 * VISIBLE_ONSET) / math.pi - 1e-9)
+    return max(0, min(k, rise - 1))
 
 
 def au_cell(codes: tuple[str, ...], part: str) -> int | str:
