@@ -34,6 +34,15 @@ FOLD_TAG = "mer4d.fold_number"
 FINGERPRINT_TAG = "mer4d.dataset_fingerprint"
 STAGE_TAG = "mer4d.stage"  # pretrain for a pre-training run; absent or train otherwise
 PRETRAIN_RUN_TAG = "mer4d.pretrain_run"  # a fine-tuning run: the pre-training run its checkpoint came from
+# --set keys that size or schedule a pre-training run without changing its method: such a run is still
+# "the recipe's own" for model.params.init: pretrain:EXPERIMENT; any other --set makes it an ablation.
+SIZING_KEYS = ("model.params.width", "model.params.feature_dim", "preprocess.size", "pretrain.epochs", "pretrain.batch_size", "pretrain.lr",
+               "pretrain.weight_decay", "pretrain.examples", "dataset.simulator.", "train.device", "seed")
+
+
+def is_ablation(variant_text: str) -> bool:
+    """Whether a run's ``--set`` overrides change its method (beyond :data:`SIZING_KEYS`)."""
+    return any(not o.split("=", 1)[0].startswith(SIZING_KEYS) for o in variant_text.split())
 RECIPE_ARTIFACT = "recipe.resolved.yaml"
 TEXT_COLUMNS = ("clip_id", "subject", "fold", "truth", "prediction")  # ids like "01" must stay strings
 
@@ -170,10 +179,10 @@ class MlflowTracker:
         found = self.client.get_experiment_by_name(experiment)
         runs = [] if found is None else self.client.search_runs(
             [found.experiment_id], f"attributes.status = 'FINISHED' and tags.`{STAGE_TAG}` = 'pretrain'", order_by=["attributes.start_time DESC"])
-        own = [r for r in runs if not r.data.tags.get("mer4d.variant")]  # the recipe's own settings, not an ablation
+        own = [r for r in runs if not is_ablation(r.data.tags.get("mer4d.variant", ""))]  # the recipe's own method, not an ablation
         if not own:
-            ablations = f" ({len(runs)} with --set variants, named by runs:/RUN_ID)" if runs else ""
-            raise TrackingError(f"model.params.init={reference}: no finished pre-training run without --set variants in experiment "
+            ablations = f" ({len(runs)} with method-changing --set variants, named by runs:/RUN_ID)" if runs else ""
+            raise TrackingError(f"model.params.init={reference}: no finished pre-training run of the recipe's own method in experiment "
                                 f"'{experiment}' of {self.uri}{ablations}; run 'mer4d pretrain recipes/{experiment}.yaml' first")
         return own[0]
 
@@ -183,8 +192,10 @@ class MlflowTracker:
         run_id = run.info.run_id
 
         def download(tmp: Path) -> None:
-            for artifact in (SEEN_SUBJECTS, CHECKPOINT):
-                self.client.download_artifacts(run_id, artifact, str(tmp))
+            for artifact in (SEEN_SUBJECTS, CHECKPOINT):  # MLflow writes a file artifact under its base name in dst
+                dst = tmp / Path(artifact).parent
+                dst.mkdir(parents=True, exist_ok=True)
+                self.client.download_artifacts(run_id, artifact, str(dst))
 
         folder = once_folder(cache_dir() / "checkpoints" / run_id, download, f"the checkpoint of pre-training run {run_id}")
         subjects, datasets = read_seen(folder, f"pre-training run {run_id}")
