@@ -22,7 +22,7 @@ from mer4d.recipes.load import LoadedRecipe, recipe_to_yaml
 from mer4d.recipes.schema import Recipe
 from mer4d.train.pretrained import Pretrained
 from mer4d.train.runner import ProtocolResult, check_recipe_fits, run_protocol
-from mer4d.train.tracker import StoredRun, Tracker
+from mer4d.train.tracker import StoredRun, Tracker, ends_on_failure
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def run_experiment(loaded: LoadedRecipe, tracker: Tracker, *, resume: str | None
         run_id, stored_fingerprint = resume, stored.fingerprint
     else:
         run_id = tracker.start_run(loaded)
-    try:
+    with ends_on_failure(tracker):
         check_recipe_fits(recipe)  # a model/task mismatch fails before the data is built
         pretrained = None
         if init_reference(recipe) is not None:  # resolved once: every fold starts from the same checkpoint
@@ -79,11 +79,5 @@ def run_experiment(loaded: LoadedRecipe, tracker: Tracker, *, resume: str | None
         tracker.set_data(corpus.fingerprint, corpus.description)
         result = run_protocol(recipe, corpus, tracker, progress=progress, pretrained=pretrained)
         tracker.log_results(result)
-    except KeyboardInterrupt:
-        tracker.fail_run("KILLED")
-        raise
-    except BaseException as exc:
-        tracker.fail_run("FAILED", exc)
-        raise
     tracker.finish_run()
     return ExperimentRun(run_id, result)

@@ -23,6 +23,7 @@ from mer4d.pipeline import load_corpus as build_corpus
 from mer4d.recipes.load import LoadedRecipe
 from mer4d.recipes.schema import PretrainCfg, Recipe
 from mer4d.train.pretrained import SEEN_SUBJECTS, qualified_subjects
+from mer4d.train.tracker import ends_on_failure
 
 CHECKPOINT = "checkpoint/moext_pretrain.pt"  # artifact path of the weights in a pre-training run
 RECONSTRUCTION = "reconstruction.png"
@@ -135,7 +136,7 @@ def run_pretrain_stage(loaded: LoadedRecipe, tracker: StageTracker, *, progress:
     check_stage(recipe)
     cfg = recipe.pretrain or PretrainCfg()
     run_id = tracker.start_run(loaded)
-    try:
+    with ends_on_failure(tracker):
         pairs = load_pairs(recipe, progress)
         if len(pairs.onset) < 2:
             raise RecipeError(f"recipe '{recipe.name}': {len(pairs.onset)} pre-training pair(s); at least 2 are needed (the batch-mean anchor)")
@@ -151,11 +152,5 @@ def run_pretrain_stage(loaded: LoadedRecipe, tracker: StageTracker, *, progress:
             shown = np.linspace(0, len(pairs.onset) - 1, min(cfg.examples, len(pairs.onset))).round().astype(int)
             save_png(example_grid(reconstruction_examples(net, pairs.onset[shown], pairs.apex[shown], len(shown))), folder / RECONSTRUCTION)
             tracker.log_folder(folder)
-    except KeyboardInterrupt:
-        tracker.fail_run("KILLED")
-        raise
-    except BaseException as exc:
-        tracker.fail_run("FAILED", exc)
-        raise
     tracker.finish_run()
     return PretrainRun(run_id, len(pairs.onset), result.history)

@@ -9,6 +9,8 @@ parent run, one nested run per fold); :class:`MemoryTracker` keeps everything in
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -82,6 +84,19 @@ class Tracker(Protocol):
 
     def finish_fold(self, outcome: FoldOutcome) -> None:
         """Record the fold durably; after this returns, a resume must not redo it."""
+
+
+@contextmanager
+def ends_on_failure(tracker) -> Iterator[None]:
+    """Inside a started run: Ctrl-C marks it KILLED, any other exception FAILED (with the error); both re-raised."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        tracker.fail_run("KILLED")
+        raise
+    except BaseException as exc:
+        tracker.fail_run("FAILED", exc)
+        raise
 
 
 @dataclass

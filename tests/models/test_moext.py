@@ -171,3 +171,17 @@ def test_the_registered_model():
     assert model(torch.rand(2, 1, 2, 32, 32)).shape == (2, 5)
     with pytest.raises(RecipeError, match="motion must be one of"):
         build_model("moext", num_classes=5, in_channels=1, motion="flow")
+
+
+def test_a_training_batch_of_one_clip_runs_and_uses_the_running_statistics():
+    from mer4d.models import build_model
+    from mer4d.models.moext.blocks import VectorBlock
+
+    model = build_model("moext", num_classes=3, in_channels=1, width=4, feature_dim=8).train()
+    model(torch.rand(1, 1, 2, 28, 28)).sum().backward()  # the last batch of a fold may hold one clip
+    block = VectorBlock(4, 4)
+    x = torch.randn(1, 4)
+    block.train()
+    trained = block(x)
+    block.eval()
+    assert torch.allclose(trained, block(x))

@@ -14,6 +14,8 @@ pairs (B >= 2), as the vector blocks have one value per sample and channel.
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -37,6 +39,16 @@ class VectorBlock(nn.Sequential):
             nn.Linear(in_features, out_features, bias=False), nn.BatchNorm1d(out_features), nn.ReLU(inplace=True),
             nn.Linear(out_features, out_features, bias=False), nn.BatchNorm1d(out_features), nn.ReLU(inplace=True),
         )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.shape[0] == 1:
+            # A batch of one vector has no variance to normalise by (BatchNorm1d refuses it); the last
+            # batch of a training fold can be that small, so it is normalised with the running statistics.
+            for layer in self:
+                x = F.batch_norm(x, layer.running_mean, layer.running_var, layer.weight, layer.bias, False, 0.0, layer.eps) \
+                    if isinstance(layer, nn.BatchNorm1d) else layer(x)
+            return x
+        return super().forward(x)
 
 
 class UpConv(nn.Sequential):
