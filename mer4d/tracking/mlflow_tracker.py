@@ -25,7 +25,7 @@ from mer4d.tracking.artifacts import log_results, metric_batch
 from mer4d.tracking.provenance import provenance
 from mer4d.tracking.store import experiment_id, open_client, tracking_uri
 from mer4d.train.pretrain_stage import CHECKPOINT
-from mer4d.train.pretrained import SEEN_SUBJECTS, Pretrained, local_pretrained, read_seen
+from mer4d.train.pretrained import SEEN_SUBJECTS, SIZING_KEYS, Pretrained, local_pretrained, read_seen
 from mer4d.train.runner import ProtocolResult
 from mer4d.train.tracker import Ending, FoldOutcome, StoredRun
 
@@ -34,12 +34,6 @@ FOLD_TAG = "mer4d.fold_number"
 FINGERPRINT_TAG = "mer4d.dataset_fingerprint"
 STAGE_TAG = "mer4d.stage"  # pretrain for a pre-training run; absent or train otherwise
 PRETRAIN_RUN_TAG = "mer4d.pretrain_run"  # a fine-tuning run: the pre-training run its checkpoint came from
-# --set keys that size or schedule a pre-training run without changing its method: such a run is still
-# "the recipe's own" for model.params.init: pretrain:EXPERIMENT; any other --set makes it an ablation.
-SIZING_KEYS = ("model.params.width", "model.params.feature_dim", "preprocess.size", "pretrain.epochs", "pretrain.batch_size", "pretrain.lr",
-               "pretrain.weight_decay", "pretrain.examples", "dataset.simulator.", "train.device", "seed")
-
-
 def is_ablation(variant_text: str) -> bool:
     """Whether a run's ``--set`` overrides change its method (beyond :data:`SIZING_KEYS`)."""
     return any(not o.split("=", 1)[0].startswith(SIZING_KEYS) for o in variant_text.split())

@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mer4d.train.pretrained import SIZING_KEYS
+
+# --set keys that size a run without changing its method; a resized run keeps its row (its variant column says how)
+RESIZING = (*SIZING_KEYS, "train.epochs", "train.batch_size", "train.lr", "train.crop")
+
 PARAMS = ("model.name", "dataset.name")
 TAGS = ("mer4d.pretrain_variant", "mer4d.pretrain_run")
 # Table 7 of the paper (ACC, UF1, UAR), for the reader's comparison
@@ -32,12 +37,12 @@ def _has(setting: str, *keys: str) -> bool:
 
 def ablation_name(variant: str, pretrain_variant: str) -> str | None:
     """The Table 7 row a run belongs to, or None when it mixes several changes (listed as they are)."""
-    own = [o for o in variant.split() if not o.startswith("model.params.init=runs:/")]
+    own = [o for o in variant.split() if not o.startswith(("model.params.init=runs:/", *RESIZING))]
     if _has(variant, "dataset.shuffle_labels=true", "dataset.shuffle_labels=True"):
         return "shuffled-label control"
     if _has(variant, "model.params.init=null", "model.params.init=none", "model.params.init=None"):
         return "w/o pre-training" if len(own) == 1 else None
-    changes = {*own, *pretrain_variant.split()}
+    changes = {*own, *(o for o in pretrain_variant.split() if not o.startswith(RESIZING))}
     named = {
         frozenset(): "MoExt",
         frozenset({"dataset.kind=micro"}): "w/o macro-expressions",

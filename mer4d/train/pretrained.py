@@ -20,6 +20,11 @@ from mer4d.data.protocols import Fold
 
 SEEN_SUBJECTS = "seen_subjects.json"
 
+# --set keys that size or schedule a pre-training run without changing its method: such a run is still
+# "the recipe's own" for model.params.init: pretrain:EXPERIMENT; any other --set makes it an ablation.
+SIZING_KEYS = ("model.params.width", "model.params.feature_dim", "preprocess.size", "pretrain.epochs", "pretrain.batch_size", "pretrain.lr",
+               "pretrain.weight_decay", "pretrain.examples", "dataset.simulator.", "train.device", "seed")
+
 
 @dataclass(frozen=True)
 class Pretrained:
