@@ -30,6 +30,16 @@ def test_set_typo_and_type_errors_are_one_clear_line_without_traceback():
     assert out.returncode == 2 and "train.epochs: expected an integer, got 'abc'" in out.stderr
 
 
+def test_each_stage_has_its_command(tmp_path):
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    out = mer4d("run", str(REPO / "recipes" / "moext_pretrain.yaml"), env=env)
+    assert out.returncode == 2 and "Traceback" not in out.stderr and "run it with 'mer4d pretrain'" in out.stderr
+    out = mer4d("pretrain", str(TOY_RECIPE), env=env)
+    assert out.returncode == 2 and "has stage: train" in out.stderr and "mer4d run" in out.stderr
+    out = mer4d("pretrain", str(REPO / "recipes" / "moext_pretrain.yaml"), "--set", "pretrain.epocs=1", env=env)
+    assert out.returncode == 2 and "did you mean 'pretrain.epochs'" in out.stderr
+
+
 def test_recipes_list_and_show_and_models_list():
     out = mer4d("recipes", "list", cwd=REPO)
     assert out.returncode == 0 and "toy_smoke" in out.stdout
