@@ -26,7 +26,7 @@ def report(experiments: tuple[str, ...], uri: str | None, per_class: bool, table
         from mer4d.tracking.report_moext import PARAMS, TAGS, ablation_table
 
         runs = latest_runs(uri, list(experiments) or None, per_class=True, params=PARAMS, tags=TAGS)
-        click.echo("\n### MEGC2019 (composite-database evaluation, LOSO; UF1 / UAR pooled over all folds)\n")
+        click.echo("\n### MEGC2019 (composite-database evaluation; UF1 / UAR pooled over all folds of the run's protocol)\n")
         table = megc2019_table(runs)
         click.echo(markdown_table(table) if not table.empty else "_No finished megc2019 run in the store: run recipes/megc2019_moext.yaml._")
         click.echo("\n### MoExt Table 7 layout: ablations on the composite (ACC / UF1 / UAR; the paper's beside them)\n")
@@ -36,7 +36,7 @@ def report(experiments: tuple[str, ...], uri: str | None, per_class: bool, table
     runs = latest_runs(uri, list(experiments) or None, per_class=per_class or bool(tables) or megc)
     if megc:
         table = megc2019_table(runs)
-        click.echo("\n### MEGC2019 (composite-database evaluation, LOSO; UF1 / UAR pooled over all folds)\n")
+        click.echo("\n### MEGC2019 (composite-database evaluation; UF1 / UAR pooled over all folds of the run's protocol)\n")
         click.echo(markdown_table(table) if not table.empty else "_No finished megc2019 run in the store: run recipes/megc2019_lbptop.yaml._")
         return
     if not tables:
