@@ -80,7 +80,7 @@ def bench_models(names: list[str], repeats: int, batch_size: int = 8) -> list[di
             count = sum(p.numel() for p in model.parameters())
             rows.append({"model": name, "input": label if name not in FIXED_FRAMES else label.replace(f"{t}x", f"{FIXED_FRAMES[name]}x", 1), "options": ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults",
                          "params": count, "train": clips_per_second(model, batch, True, repeats), "infer": clips_per_second(model, batch, False, repeats)})
-            print(f"  {name} {label}: train {rows[-1]['train']:.1f} clips/s, infer {rows[-1]['infer']:.1f} clips/s", flush=True)
+            print(f"  {name} {rows[-1]['input']}: train {rows[-1]['train']:.1f} clips/s, infer {rows[-1]['infer']:.1f} clips/s", flush=True)
     return rows
 
 

@@ -41,9 +41,11 @@ def shape_texture_loss(f_shape: torch.Tensor, f_texture: torch.Tensor, f_anchor:
     return torch.clamp(to_anchor - to_texture + margin, min=0).mean()
 
 
-def shape_texture_term(project, shape: torch.Tensor, texture: torch.Tensor, margin: float) -> torch.Tensor:
-    """L_st from raw features (N, D): the anchor is the projection of their batch mean (Eq. 7)."""
-    return shape_texture_loss(project(shape), project(texture), project(shape.mean(dim=0, keepdim=True))[0], margin)
+def shape_texture_term(project, shape: torch.Tensor, texture: torch.Tensor, margin: float, f_shape: torch.Tensor | None = None) -> torch.Tensor:
+    """L_st from raw features (N, D): the anchor is the projection of their batch mean (Eq. 7);
+    ``f_shape``: ``project(shape)`` when the caller already has it (L_oa uses it too)."""
+    f_shape = project(shape) if f_shape is None else f_shape
+    return shape_texture_loss(f_shape, project(texture), project(shape.mean(dim=0, keepdim=True))[0], margin)
 
 
 def onset_apex_loss(f_shape: torch.Tensor, is_apex: torch.Tensor, set_ids: torch.Tensor, margin: float) -> torch.Tensor:

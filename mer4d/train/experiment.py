@@ -68,9 +68,9 @@ def run_experiment(loaded: LoadedRecipe, tracker: Tracker, *, resume: str | None
         run_id = tracker.start_run(loaded)
     with ends_on_failure(tracker):
         check_recipe_fits(recipe)  # a model/task mismatch fails before the data is built
-        pretrained = None
-        if init_reference(recipe) is not None:  # resolved once: every fold starts from the same checkpoint
-            pretrained = tracker.resolve_pretrained(init_reference(recipe))
+        pretrained, reference = None, init_reference(recipe)
+        if reference is not None:  # resolved once: every fold starts from the same checkpoint
+            pretrained = tracker.resolve_pretrained(reference)
             tracker.set_pretrained(pretrained)
             recipe = with_checkpoint(recipe, pretrained)
         corpus = build_corpus(recipe)

@@ -43,13 +43,13 @@ def batch_losses(net, onset: torch.Tensor, apex: torch.Tensor, cfg: PretrainCfg,
     texture_pairs = texture.view(n, 2, m, -1)
     reconstruction = net.reconstruct(net.extract_motion(shape_pairs[:, 0, 0], shape_pairs[:, 1, 0]), texture_pairs[:, 0, 0])
     terms = {"re": reconstruction_l1(reconstruction, apex)}
-    terms["st"] = shape_texture_term(net.project, shape, texture, cfg.margin) if cfg.alpha_st else None
+    f_shape = net.project(shape) if cfg.alpha_st or cfg.alpha_oa else None  # one projection serves both contrastive losses
+    terms["st"] = shape_texture_term(net.project, shape, texture, cfg.margin, f_shape) if cfg.alpha_st else None
+    terms["oa"] = None
     if cfg.alpha_oa:
         is_apex = torch.arange(2, device=device).repeat_interleave(m).repeat(n).bool()
         set_ids = torch.arange(n, device=device).repeat_interleave(2 * m)
-        terms["oa"] = onset_apex_loss(net.project(shape), is_apex, set_ids, cfg.margin)
-    else:
-        terms["oa"] = None
+        terms["oa"] = onset_apex_loss(f_shape, is_apex, set_ids, cfg.margin)
     terms["loss"] = moext_pretrain_loss(terms["re"], terms["st"], terms["oa"], cfg.alpha_st, cfg.alpha_oa)
     return terms
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -105,7 +106,7 @@ def seen_record(recipe: Recipe, pairs: PairSet) -> dict:
     """What the checkpoint has seen: the datasets and every (dataset-qualified) subject."""
     return {
         "datasets": [s.dataset.name for s in source_recipes(recipe)],
-        "kinds": {k: int(sum(1 for x in pairs.kinds if x == k)) for k in sorted(set(pairs.kinds))},
+        "kinds": dict(sorted(Counter(pairs.kinds).items())),
         "subjects": sorted(set(pairs.subjects)),
     }
 
@@ -140,7 +141,8 @@ def run_pretrain_stage(loaded: LoadedRecipe, tracker: StageTracker, *, progress:
         pairs = load_pairs(recipe, progress)
         if len(pairs.onset) < 2:
             raise RecipeError(f"recipe '{recipe.name}': {len(pairs.onset)} pre-training pair(s); at least 2 are needed (the batch-mean anchor)")
-        tracker.set_data(pairs.fingerprint, f"{len(pairs.onset)} pairs ({', '.join(f'{n} {k}' for k, n in seen_record(recipe, pairs)['kinds'].items())}): {pairs.description}")
+        seen = seen_record(recipe, pairs)
+        tracker.set_data(pairs.fingerprint, f"{len(pairs.onset)} pairs ({', '.join(f'{n} {k}' for k, n in seen['kinds'].items())}): {pairs.description}")
         net = build_pretrain_net(recipe, in_channels=int(pairs.onset.shape[1]))
         result = pretrain(net, pairs.onset, pairs.apex, cfg, seed=recipe.seed, device=recipe.train.device, progress=progress,
                           on_epoch=tracker.log_stage_epoch)
@@ -148,7 +150,7 @@ def run_pretrain_stage(loaded: LoadedRecipe, tracker: StageTracker, *, progress:
             folder = Path(tmp)
             (folder / CHECKPOINT).parent.mkdir(parents=True)
             torch.save(net.cpu().checkpoint(), folder / CHECKPOINT)
-            (folder / SEEN_SUBJECTS).write_text(json.dumps(seen_record(recipe, pairs), indent=1))
+            (folder / SEEN_SUBJECTS).write_text(json.dumps(seen, indent=1))
             shown = np.linspace(0, len(pairs.onset) - 1, min(cfg.examples, len(pairs.onset))).round().astype(int)
             save_png(example_grid(reconstruction_examples(net, pairs.onset[shown], pairs.apex[shown], len(shown))), folder / RECONSTRUCTION)
             tracker.log_folder(folder)

@@ -71,7 +71,11 @@ def test_fewer_than_two_pairs_is_refused():
 
 def test_a_lone_last_pair_joins_the_previous_batch():
     onset, apex = pairs(5)  # batches of 4 + 1: the 1 must not be a batch of its own
-    result = pretrain(TinyNet(), onset, apex, PretrainCfg(epochs=1, batch_size=4), seed=0, device="cpu", progress=False)
+    net, sizes = TinyNet(), []
+    separate = net.separate
+    net.separate = lambda x: (sizes.append(len(x)), separate(x))[1]
+    result = pretrain(net, onset, apex, PretrainCfg(epochs=1, batch_size=4, views=3), seed=0, device="cpu", progress=False)
+    assert sizes == [5 * 2 * 3]  # one batch of all five pairs, 2 frames x 3 views each
     assert np.isfinite(result.history[0]["loss"])
 
 

@@ -54,7 +54,6 @@ import pandas as pd
 from mer4d.core.errors import DataError
 from mer4d.data.datasets import casme3_macro, casme3_schemes
 from mer4d.data.datasets.casme3_layout import (
-    FPS,
     LABEL_DIRS,
     NAME,
     Folders,
@@ -69,6 +68,7 @@ from mer4d.data.datasets.casme3_layout import (
     index_row,
     listing,
     one_based,
+    span_problems,
     whole_text,
 )
 from mer4d.data.problems import Problem
@@ -99,7 +99,6 @@ REQUIRED = {
 OBJECTIVE = "Objective class"
 ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7}
 # A span this long is no micro-expression; the v2 sheet has four (spNO.214 c: 3456 frames, 115 s).
-LONG_SPAN_S = 10.0
 INDEX_COLUMNS = ("dataset", "subject", "clip_id", "kind", "fps", "onset", "apex", "offset", "emotion", "aus", "fold",
                  "objective_class", "source", "frames_dir", "depth_dir")
 _SEPARATOR = r"[+,\uff0c]"
@@ -232,15 +231,6 @@ def _objective_class(cell: str, where: str, clip: str) -> tuple[int | None, list
     return None, [Problem("warning", where, clip, f"Objective class {shown} is not a class I..VII (Davison et al. 2018); left unset")]
 
 
-def _span_problems(triplet: tuple[int, int, int], where: str, clip: str) -> list[Problem]:
-    onset, _, offset = triplet
-    seconds = (offset - onset + 1) / FPS
-    if seconds <= LONG_SPAN_S:
-        return []
-    return [Problem("warning", where, clip, f"onset..offset {onset}..{offset} spans {offset - onset + 1} frames ({seconds:.0f} s at 30 fps), far longer than a "
-                    "micro-expression; check the row (probably a typo in onset or offset)")]
-
-
 # ---------------------------------------------------------------- parts
 
 
@@ -274,7 +264,7 @@ def _read_part_a(table: pd.DataFrame, path: Path, tree: FrameTree) -> tuple[list
         onset, apex, found = one_based(rec[cols["Onset"]], rec[cols["Apex"]], where, clip)
         problems += found
         triplet, found = frame_triplet(onset, apex, rec[cols["Offset"]], where, clip)
-        problems += found + (_span_problems(triplet, where, clip) if triplet else [])
+        problems += found + (span_problems(triplet, where, clip, "a micro-expression") if triplet else [])
         aus, found = _aus(rec[cols["AU"]], where, clip)
         problems += found
         objective_class = None
@@ -319,7 +309,7 @@ def _read_part_c(table: pd.DataFrame, path: Path, tree: Path) -> tuple[list[dict
         problems += found
         triplet, found = frame_triplet(rec[cols["onset"]], "", rec[cols["offset"]], where, clip)
         problems += [p for p in found if p.severity == "fatal"]  # the missing-apex warning is the file-level one above
-        problems += _span_problems(triplet, where, clip) if triplet else []
+        problems += span_problems(triplet, where, clip, "a micro-expression") if triplet else []
         aus, found = _aus(rec[cols["au"]], where, clip)
         problems += found
         color, depth = None, None

@@ -16,6 +16,7 @@ from mer4d.core.errors import DataError
 from mer4d.data.problems import Problem
 
 NAME = "casme3"
+LONG_SPAN_S = 10.0  # an onset..offset longer than this is surely a typo, for micro- and macro-expressions alike
 FPS = 30.0  # datasets.md §5: MEGC pages "CAS(ME)3 ... 30 fps"; the Part C EDA sync code uses frame/30*200
 LABEL_DIRS: dict[str, tuple[str, ...]] = {
     "A": ("", "annotation", "annotation/partA", "part_A", "part_A/annotation", "part_A/annotation/partA"),
@@ -194,3 +195,13 @@ def depth_problems(rows: list[dict], path: Path) -> list[Problem]:
         return [Problem("warning", path.name, "", "no clip has a depth folder ({video}/depth/{N}.png) in this copy; the depth modality cannot be used")]
     return [Problem("warning", r["source"], r["clip_id"], f"no depth folder next to {r['frames_dir']}; this clip cannot be read with the depth modality")
             for r in lacking]
+
+
+def span_problems(triplet: tuple[int, int, int], where: str, clip: str, expression: str) -> list[Problem]:
+    """A warning when onset..offset lasts longer than :data:`LONG_SPAN_S` (``expression``: how long one should be)."""
+    onset, _, offset = triplet
+    seconds = (offset - onset + 1) / FPS
+    if seconds <= LONG_SPAN_S:
+        return []
+    return [Problem("warning", where, clip, f"onset..offset {onset}..{offset} spans {offset - onset + 1} frames ({seconds:.0f} s at 30 fps), far longer than "
+                    f"{expression}; check the row (probably a typo in onset or offset)")]

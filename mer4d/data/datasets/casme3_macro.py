@@ -40,7 +40,6 @@ import pandas as pd
 
 from mer4d.core.errors import DataError
 from mer4d.data.datasets.casme3_layout import (
-    FPS,
     LABEL_DIRS,
     Folders,
     FrameTree,
@@ -49,6 +48,7 @@ from mer4d.data.datasets.casme3_layout import (
     descend,
     index_row,
     one_based,
+    span_problems,
     whole_text,
 )
 from mer4d.data.problems import Problem
@@ -63,7 +63,6 @@ REQUIRED = ("sub", "seq", "onset", "apex", "offset", "emotion")
 ALIASES = {"happiness": "happy", "sadness": "sad"}
 FALLBACK = "others"
 # A macro-expression lasts 0.5-4 s; a span this long is probably a typo.
-LONG_SPAN_S = 10.0
 _SUBJECT = re.compile(r"^sp\s*no\.?\s*(\d+)$", re.IGNORECASE)
 
 
@@ -153,7 +152,7 @@ def _read_rows(table: pd.DataFrame, path: Path, folders: Folders, emotions: tupl
         onset, apex, found = one_based(rec[cols["onset"]], rec[cols["apex"]], where, clip)
         problems += [Problem(p.severity, p.where, p.clip, p.message + "; applied to the MaE sheet as to the ME sheet") for p in found]
         triplet, found = frame_triplet(onset, apex, rec[cols["offset"]], where, clip)
-        problems += found + (_span_problems(triplet, where, clip) if triplet else [])
+        problems += found + (span_problems(triplet, where, clip, "a macro-expression (0.5-4 s)") if triplet else [])
         color, depth, found = clip_folder_full(folders, subject, seq, where, clip)
         problems += found
         if emotion is None or triplet is None or color is None:
@@ -197,10 +196,3 @@ def _spelling_problem(what: str, text: str, where: str, clip: str, count: int, r
                    "scheme maps it (macro clips serve pre-training, which does not train on their labels)")
 
 
-def _span_problems(triplet: tuple[int, int, int], where: str, clip: str) -> list[Problem]:
-    onset, _, offset = triplet
-    seconds = (offset - onset + 1) / FPS
-    if seconds <= LONG_SPAN_S:
-        return []
-    return [Problem("warning", where, clip, f"onset..offset {onset}..{offset} spans {offset - onset + 1} frames ({seconds:.0f} s at 30 fps), far longer than a "
-                    "macro-expression (0.5-4 s); check the row (probably a typo in onset or offset)")]
