@@ -1,25 +1,53 @@
 """AU -> emotion labelling rules of the 4DME kind (objective, multi-label, at most two emotions).
 
 4DME (Li et al., "4DME: A Spontaneous 4D Micro-Expression Dataset With Multimodalities", IEEE Trans.
-Affective Computing) labels each micro-expression with one or two of five classes derived from its AUs,
-and proposes an "AU-Emo mapping table". The engine below applies these rules, in this order:
+Affective Computing, §4.1.2) labels each micro-expression with one or two of five classes derived from
+its AUs through an AU-Emo mapping table (its Table 4) and seven rules printed under it. The paper is at
+hand (``shared/reference/papers/4dme.txt``), and :data:`FOURDME_RULES` is its Table 4 as printed:
 
-1. Static AUs (the ``(k)`` flag) are dropped: they are held through the clip, so they are not part of
-   the movement that makes the micro-expression. Side prefixes are dropped too (``L12`` counts as AU12).
-2. An emotion is *matched* when all AUs of one of its decisive patterns are present.
-3. Dependent AUs (e.g. AU25 lips part) go with several emotions; they never decide one on their own.
-4. No-emotion AUs (blinks, eye closure, head and eye movements) are ignored.
-5. Nothing matched (no AUs, only dependent, only no-emotion or unmapped AUs) -> ``Others``.
-6. Positive together with Negative is contradictory -> ``Others``.
-7. More than ``max_emotions`` (two) matched -> ``Others``; otherwise the matched set is the label.
+=============  ===================================================
+Negative       AU1, AU4, AU7, AU9, AU10
+Positive       AU12
+Surprise       AU2, AU1+2
+Repression     AU14, AU15, AU17, AU24
+Others         AU5, AU6, AU20, AU25 (*dependent*)
+No emotion     AU39, AU43, AU45, AU56, AU58, AU63, AU64
+=============  ===================================================
 
-Provenance (read before trusting the table). The rules above follow the task brief's summary of the 4DME
-paper. The paper's full text and its table were NOT found in any source reachable here (only the
-abstract, which confirms that an AU-Emo mapping table exists). ``FOURDME_RULES`` is therefore a
-FACS-based reconstruction; every entry says where it comes from. Public loaders of the 4DME label file
-(meb, and a third-party cross-dataset loader) show these label strings in the data: Surprise+Positive,
-Surprise+Negative, Surprise+Repression, Positive+Repression, Negative+Repression. No Positive+Negative
-string appears and none has three labels, which agrees with rules 6 and 7 and gives ``LABEL_ORDER``.
+The engine applies the paper's rules as follows (the paper's rule numbers in brackets):
+
+1. Side prefixes are dropped (``L12`` counts as AU12). Static ``(k)`` AUs count like moving ones
+   [rule 7: "static AUs and active AUs are both considered"] unless a table sets ``static_counts=False``.
+2. An emotion is *matched* when all AUs of one of its decisive patterns are present, **except** that a
+   pattern present only as a proper part of a present pattern of another emotion does not count:
+   *a combination takes precedence over its parts*. AU1 alone is Negative, but AU1+2 is Surprise only
+   (AU1 is part of the present Surprise pattern AU1+2, so Negative's AU1 is not matched); AU1+4 is
+   Negative; AU1+2+4 is Surprise (AU1+2) + Negative (AU4). The decision reports such overruled
+   emotions in ``EmotionDecision.overruled``.
+3. Dependent AUs go with several emotions and never decide one [rule 5: only dependent AUs -> Others].
+4. No-emotion AUs are ignored. AUs the table does not list at all (e.g. AU16, AU23, AU26) are treated
+   like no-emotion AUs: the paper calls its table "full-scope", so an AU outside it carries no emotion.
+   They are reported in ``EmotionDecision.unmapped`` so a data check can list them.
+5. Nothing matched (no AUs, only dependent, no-emotion or unmapped AUs) -> ``Others``.
+6. Positive together with Negative is conflicting -> ``Others`` [rule 6].
+7. More than ``max_emotions`` (two) matched -> ``Others`` [rules 3 and 4]; otherwise the matched set is
+   the label, in :data:`LABEL_ORDER`.
+
+The paper's own example, Fig. 6 ``AU1+2+5+12(k)``: AU1+2 -> Surprise, AU5 dependent, the static AU12 ->
+Positive, so ``Surprise+Positive``.
+
+The precedence rule is only well defined when patterns of different emotions that share an AU are
+nested (one contains the other); ``EmotionRules`` rejects any other overlap (AU1+2 for Surprise and
+AU1+4 for Negative could not decide AU1+2+4), an AU that is both dependent and a decisive pattern on its
+own, and an AU listed as no-emotion that the table also uses otherwise.
+
+Two tables are kept (:data:`FOURDME_RULE_TABLES`): ``paper`` (the default, above) and ``reconstruction``,
+the FACS-based table mer4d used before the paper was at hand (simulator versions <= 5; static AUs
+dropped). The reconstruction is only used when a recipe names it (the 4DME simulator's
+``label_rules: reconstruction``). Public loaders of the real label file show these label strings:
+Surprise+Positive, Surprise+Negative, Surprise+Repression, Positive+Repression, Negative+Repression
+(no Positive+Negative, none with three), which agrees with rules 6 and 7 and gives ``LABEL_ORDER``; the
+paper's Table 3 counts the same five pairs (PS, NS, RS, PR, NR).
 """
 
 from __future__ import annotations
@@ -52,13 +80,15 @@ class EmotionRules:
     """An AU -> emotion table plus the rules that resolve it (see the module docstring).
 
     Attributes:
-        decisive: emotion -> patterns; each pattern is a set of AU numbers that, all present, give the emotion.
+        decisive: emotion -> patterns; each pattern is a set of AU numbers that, all present, give the emotion
+            (unless the pattern is a proper part of a present pattern of another emotion: precedence).
         dependent: AU numbers that accompany emotions but never decide one alone.
         no_emotion: AU numbers that carry no emotion and are ignored.
         conflicts: pairs of emotions that cannot be labelled together; matching both gives ``fallback``.
         max_emotions: most emotions one sample may carry; more gives ``fallback``.
         fallback: the label when no rule gives an emotion.
         order: every label, in the order used inside joined labels (``Surprise+Positive``).
+        static_counts: static ``(k)`` AUs count like moving ones (4DME rule 7); False drops them.
     """
 
     decisive: Mapping[str, tuple[frozenset[int], ...]]
@@ -68,6 +98,7 @@ class EmotionRules:
     max_emotions: int = 2
     fallback: str = "Others"
     order: tuple[str, ...] = field(default=LABEL_ORDER)
+    static_counts: bool = True
 
     def __post_init__(self) -> None:
         # A read-only view, so nobody edits the shared FOURDME_RULES table in place.
@@ -77,19 +108,23 @@ class EmotionRules:
         for name in [*self.decisive, self.fallback, *(e for pair in self.conflicts for e in pair)]:
             if name not in known:
                 raise DataError(f"EmotionRules names emotion {name!r}, which is not in order {self.order}")
-        owner: dict[int, str] = {}
-        for emotion, patterns in self.decisive.items():
-            for pattern in patterns:
-                if not pattern:
-                    raise DataError(f"EmotionRules: an empty decisive pattern for {emotion!r} would match every sample")
-                for au in pattern:
-                    # One emotion per AU keeps the table unambiguous: no pattern can hide inside another's.
-                    if owner.setdefault(au, emotion) != emotion:
-                        raise DataError(f"EmotionRules: AU{au} is decisive for both {owner[au]!r} and {emotion!r}")
-        singles = {au for patterns in self.decisive.values() for p in patterns if len(p) == 1 for au in p}
+        patterns = [(emotion, pattern) for emotion, ps in self.decisive.items() for pattern in ps]
+        for emotion, pattern in patterns:
+            if not pattern:
+                raise DataError(f"EmotionRules: an empty decisive pattern for {emotion!r} would match every sample")
+        for i, (e, p) in enumerate(patterns):
+            for f, q in patterns[i + 1 :]:
+                # Precedence (a combination over its parts) decides only between nested patterns.
+                if e != f and p & q and not (p < q or q < p):
+                    raise DataError(
+                        f"EmotionRules: AU {sorted(p & q)} is in {_name(p)} for {e!r} and in {_name(q)} for {f!r}; neither "
+                        "pattern contains the other, so the precedence rule (a combination over its parts) cannot decide"
+                    )
+        decisive = {au for _, p in patterns for au in p}
+        singles = {au for _, p in patterns if len(p) == 1 for au in p}
         for name, aus in (
             ("dependent", self.dependent & singles),
-            ("no-emotion", self.no_emotion & (set(owner) | self.dependent)),
+            ("no-emotion", self.no_emotion & (decisive | self.dependent)),
         ):
             if aus:
                 raise DataError(f"EmotionRules: AU {sorted(aus)} listed as {name} and also as decisive or dependent")
@@ -107,34 +142,68 @@ def _aus(*numbers_: int) -> frozenset[int]:
     return frozenset(numbers_)
 
 
-# The table. NONE of it is verified against the 4DME paper (its text was not reachable); sources per entry:
+def _name(pattern: frozenset[int]) -> str:
+    return "AU" + "+".join(map(str, sorted(pattern)))
+
+
+# The 4DME paper's Table 4 (Li et al., §4.1.2), exactly as printed; the rules are in the module docstring.
+FOURDME_PAPER_RULES = EmotionRules(
+    decisive={
+        "Negative": (_aus(1), _aus(4), _aus(7), _aus(9), _aus(10)),
+        "Positive": (_aus(12),),
+        "Surprise": (_aus(2), _aus(1, 2)),  # AU1+2 takes precedence over Negative's AU1
+        "Repression": (_aus(14), _aus(15), _aus(17), _aus(24)),
+    },
+    dependent=_aus(5, 6, 20, 25),  # Table 4's "Others (dependent)" row
+    no_emotion=_aus(39, 43, 45, 56, 58, 63, 64),
+    static_counts=True,  # rule 7
+)
+FOURDME_RULES = FOURDME_PAPER_RULES  # the default everywhere
+
+# The table mer4d used before the paper was at hand (simulator versions <= 5), kept only for recipes that
+# name it (label_rules: reconstruction). NOT the paper's; sources per entry:
 #   [EMFACS] FACS emotion prototypes (Wikipedia FACS table, quoted in github machanic/AU_R-CNN issue #10):
 #            happiness 6+12, surprise 1+2+5B+26, sadness 1+4+15, anger 4+5+7+23, disgust 9+15+16,
 #            fear 1+2+4+5+7+20+26, contempt R12A+R14A.  (verified as quoted, not against the FACS manual)
 #   [CASME2] CASME II emotion criteria (Yan et al. 2014), recalled, not re-read: repression = AU14/15/17/24.
 #   [BRIEF]  the task brief's suggestion for this table.
-FOURDME_RULES = EmotionRules(
+FOURDME_RECONSTRUCTION_RULES = EmotionRules(
     decisive={
         # AU12 lip corner puller: the smile. [EMFACS happiness 6+12; BRIEF] AU6 alone is not enough (dependent).
         "Positive": (_aus(12),),
         # AU1+AU2 brows raised together [EMFACS surprise]; AU5 upper lid raiser [EMFACS surprise 5B; BRIEF].
-        # Unverified: whether AU2 alone, or AU5 alone, is decisive for Surprise in 4DME.
         "Surprise": (_aus(1, 2), _aus(5)),
         # AU4 brow lowerer [EMFACS anger/sadness/fear], AU9 nose wrinkler + AU16 lower lip depressor
         # [EMFACS disgust], AU10 upper lip raiser [disgust, BRIEF], AU20 lip stretcher [EMFACS fear],
-        # AU23 lip tightener [EMFACS anger]. Unverified: the exact 4DME list.
+        # AU23 lip tightener [EMFACS anger].
         "Negative": (_aus(4), _aus(9), _aus(10), _aus(16), _aus(20), _aus(23)),
-        # AU14 dimpler, AU15 lip corner depressor, AU17 chin raiser, AU24 lip pressor: suppression of the
-        # lower face [CASME2 repression; BRIEF]. EMFACS puts AU15 in sadness/disgust: unverified for 4DME.
+        # AU14 dimpler, AU15 lip corner depressor, AU17 chin raiser, AU24 lip pressor [CASME2 repression; BRIEF].
         "Repression": (_aus(14), _aus(15), _aus(17), _aus(24)),
     },
     # AU1/AU2 alone (sadness or surprise), AU6 cheek raiser and AU7 lid tightener (smiles and anger alike),
-    # AU25/26/27 mouth opening (surprise, fear, speech). [EMFACS co-occurrence; BRIEF] Unverified for 4DME.
+    # AU25/26/27 mouth opening (surprise, fear, speech). [EMFACS co-occurrence; BRIEF]
     dependent=_aus(1, 2, 6, 7, 25, 26, 27),
     # AU43 eyes closed, AU45 blink, AU46 wink; FACS head (51-58) and eye (61-64) movement codes.
-    # [FACS definitions] 4DME's file has an 'eye blink' column (meb drops it). Unverified as 4DME's list.
     no_emotion=_aus(43, 45, 46, *range(51, 59), *range(61, 65)),
+    static_counts=False,  # static (k) AUs were dropped
 )
+
+# Named tables a recipe may choose (the 4DME simulator's ``label_rules`` option).
+FOURDME_RULE_TABLES: Mapping[str, EmotionRules] = MappingProxyType(
+    {"paper": FOURDME_PAPER_RULES, "reconstruction": FOURDME_RECONSTRUCTION_RULES}
+)
+
+
+def fourdme_rules(name: str) -> EmotionRules:
+    """The named 4DME rule table (``"paper"`` or ``"reconstruction"``); a clear error otherwise."""
+    if isinstance(name, str) and name in FOURDME_RULE_TABLES:
+        return FOURDME_RULE_TABLES[name]
+    close = suggest(name, list(FOURDME_RULE_TABLES)) if isinstance(name, str) else []
+    hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+    raise DataError(
+        f"unknown 4DME label rules {name!r}{hint}; expected one of {', '.join(map(repr, FOURDME_RULE_TABLES))} "
+        "('paper': the 4DME paper's Table 4 and rules, the default; 'reconstruction': mer4d's earlier FACS-based table)"
+    )
 
 
 @dataclass(frozen=True)
@@ -144,9 +213,11 @@ class EmotionDecision:
     Attributes:
         labels: the label set in ``rules.order`` (``("Surprise", "Positive")``), or ``(fallback,)``.
         rule: which rule decided: ``RULE_MATCHED``, ``RULE_NO_DECISIVE``, ``RULE_CONFLICT`` or ``RULE_TOO_MANY``.
-        matched: emotions whose decisive AUs were present, before rules 6 and 7.
-        ignored_static: static ``(k)`` AUs that were left out, as written in 4DME notation.
-        unmapped: moving AU numbers the table does not know (treated as carrying no emotion).
+        matched: emotions whose decisive AUs were present (after precedence), before rules 6 and 7.
+        ignored_static: static ``(k)`` AUs that were left out (only when ``rules.static_counts`` is False).
+        unmapped: AU numbers considered that the table does not know (treated as carrying no emotion).
+        overruled: emotions whose only present patterns were parts of another emotion's present pattern
+            (AU1+2: Negative's AU1 is overruled by Surprise's AU1+2).
     """
 
     labels: tuple[str, ...]
@@ -154,6 +225,7 @@ class EmotionDecision:
     matched: tuple[str, ...] = ()
     ignored_static: tuple[str, ...] = ()
     unmapped: tuple[int, ...] = ()
+    overruled: tuple[str, ...] = ()
 
 
 def _tokens(aus: Iterable[str | AUToken] | str) -> list[AUToken]:
@@ -170,21 +242,25 @@ def explain_emotions(aus: Iterable[str | AUToken] | str, rules: EmotionRules = F
 
     Args:
         aus: AUTokens, single-AU strings, or one whole AU cell (``"AU4(k)+L7"``).
-        rules: the table and rules; defaults to :data:`FOURDME_RULES`.
+        rules: the table and rules; defaults to :data:`FOURDME_RULES` (the paper's).
     """
     tokens = _tokens(aus)
-    moving = {t.number for t in tokens if not t.static}
-    static = tuple(str(t) for t in tokens if t.static)
-    unmapped = tuple(sorted(moving - rules.mapped))
-    matched = tuple(e for e in rules.order if any(p <= moving for p in rules.decisive.get(e, ())))
+    considered = {t.number for t in tokens if rules.static_counts or not t.static}
+    static = () if rules.static_counts else tuple(str(t) for t in tokens if t.static)
+    unmapped = tuple(sorted(considered - rules.mapped))
+    present = [(e, p) for e, ps in rules.decisive.items() for p in ps if p <= considered]
+    # Precedence: a pattern that is a proper part of a present pattern of another emotion does not count.
+    counted = {e for e, p in present if not any(f != e and p < q for f, q in present)}
+    matched = tuple(e for e in rules.order if e in counted)
+    overruled = tuple(e for e in rules.order if e not in counted and any(f == e for f, _ in present))
     other = (rules.fallback,)
     if not matched:
-        return EmotionDecision(other, RULE_NO_DECISIVE, matched, static, unmapped)
+        return EmotionDecision(other, RULE_NO_DECISIVE, matched, static, unmapped, overruled)
     if any(pair <= set(matched) for pair in rules.conflicts):
-        return EmotionDecision(other, RULE_CONFLICT, matched, static, unmapped)
+        return EmotionDecision(other, RULE_CONFLICT, matched, static, unmapped, overruled)
     if len(matched) > rules.max_emotions:
-        return EmotionDecision(other, RULE_TOO_MANY, matched, static, unmapped)
-    return EmotionDecision(matched, RULE_MATCHED, matched, static, unmapped)
+        return EmotionDecision(other, RULE_TOO_MANY, matched, static, unmapped, overruled)
+    return EmotionDecision(matched, RULE_MATCHED, matched, static, unmapped, overruled)
 
 
 def emotions_from_aus(aus: Iterable[str | AUToken] | str, rules: EmotionRules = FOURDME_RULES) -> tuple[str, ...]:
@@ -193,7 +269,9 @@ def emotions_from_aus(aus: Iterable[str | AUToken] | str, rules: EmotionRules = 
     Example:
         >>> emotions_from_aus(["AU1", "AU2", "L12"])
         ('Surprise', 'Positive')
-        >>> emotions_from_aus("AU4(k)+L7")  # AU4 is static, AU7 only dependent
+        >>> emotions_from_aus("AU1+2+5+12(k)")  # the paper's Fig. 6: static AU12 counts (rule 7)
+        ('Surprise', 'Positive')
+        >>> emotions_from_aus("AU6+AU25")  # only dependent AUs
         ('Others',)
     """
     return explain_emotions(aus, rules).labels

@@ -28,12 +28,12 @@ from mer4d.core.containers import MeshSeq
 from mer4d.core.errors import DataError
 from mer4d.data.readers.landmarks import LANDMARK_COLUMNS, LANDMARK_FILE
 from mer4d.geometry.template import LANDMARK_NAMES
-from mer4d.labels.au_emotion import FOURDME_EMOTIONS, emotions_from_aus, format_emotions
+from mer4d.labels.au_emotion import FOURDME_EMOTIONS, EmotionRules, emotions_from_aus, format_emotions, fourdme_rules
 from mer4d.labels.aus import AUToken, format_aus
 from mer4d.render import Rig, View, get_renderer
 from mer4d.render.rig import project
 from mer4d.synth.animation import synthesize
-from mer4d.synth.catalog import STATIC_CHOICES, draw_combination
+from mer4d.synth.catalog import draw_clip_aus
 from mer4d.synth.events import Distractors, profile, sample_event
 from mer4d.synth.face import FaceModel, make_face
 from mer4d.synth.identity import sample_identity
@@ -124,14 +124,30 @@ class SubjectMesh:
 
 
 def write_fourdme(
-    out: Path, *, size: str = "quick", seed: int = 0, subjects: int | None = None, micro_per_subject: int | None = None, progress: bool = True
+    out: Path,
+    *,
+    size: str = "quick",
+    seed: int = 0,
+    subjects: int | None = None,
+    micro_per_subject: int | None = None,
+    label_rules: str = "paper",
+    unilateral: bool = True,
+    progress: bool = True,
 ) -> Path:
     """Write the simulated 4DME-layout dataset into ``out`` (created; must be empty).
 
     ``subjects`` and ``micro_per_subject`` override the size's defaults (small test datasets).
+    ``label_rules`` names the AU -> emotion table the Emotion column is derived with: ``paper`` (the
+    4DME paper's Table 4 and rules) or ``reconstruction`` (mer4d's earlier table, simulator <= v5).
+    ``unilateral=False`` makes every one-sided AU bilateral (``L12`` -> ``AU12``): same draws, same
+    labels, no sides. Both are recipe options: ``dataset.simulator.params.label_rules`` / ``.unilateral``.
     """
     if size not in SIZES:
         raise DataError(f"unknown simulator size '{size}'; expected one of {sorted(SIZES)}")
+    rules = _simulator_rules(label_rules)
+    if not isinstance(unilateral, bool):
+        raise DataError(f"4DME simulator option unilateral: expected true or false, got {unilateral!r} "
+                        "(e.g. --set dataset.simulator.params.unilateral=false)")
     spec = SIZES[size]
     if micro_per_subject is not None:
         spec = replace(spec, micro_per_subject=micro_per_subject)
@@ -150,7 +166,7 @@ def write_fourdme(
     for s, kind, i in tqdm(jobs, desc=f"simulating 4DME ({size})", unit="clip", disable=not progress):
         if s not in subjects_made:
             subjects_made[s] = SubjectMesh.build(make_face(sample_identity(np.random.default_rng([seed, s])), spec.face), spec.mesh_stride)
-        row = _write_clip(out, subjects_made[s], s, kind, i, spec, seed, renderer, gray_rig, kinect_rig)
+        row = _write_clip(out, subjects_made[s], s, kind, i, spec, seed, renderer, gray_rig, kinect_rig, rules, unilateral)
         row["fold"] = int(fold_of[s])
         rows[kind].append(row)
     for kind, table_rows in rows.items():
@@ -162,14 +178,20 @@ def write_fourdme(
     return out
 
 
-def _write_clip(out, subject: SubjectMesh, s, kind, i, spec, seed, renderer, gray_rig, kinect_rig) -> dict:
+def _simulator_rules(name: object) -> EmotionRules:
+    try:
+        return fourdme_rules(name)  # type: ignore[arg-type]
+    except DataError as exc:
+        raise DataError(f"4DME simulator option label_rules: {exc}") from None
+
+
+def _write_clip(out, subject: SubjectMesh, s, kind, i, spec, seed, renderer, gray_rig, kinect_rig, rules, unilateral) -> dict:
     face = subject.face
     rng = np.random.default_rng([seed, s, 0 if kind == "micro" else 1, i])
     sub, name = f"S{s + 1:02d}", f"S{s + 1:02d}_{'1st' if kind == 'micro' else 'mac'}_{i + 1:03d}_01_1"
-    combo = draw_combination(rng)
+    combo, static = draw_clip_aus(rng, unilateral=unilateral)
     window = 40 if kind == "micro" else 260
     event = sample_event(rng, kind, 60.0, window, combo, face=face)
-    static = rng.choice(STATIC_CHOICES) if rng.random() < 0.25 else None
     tracks = [(profile(event, window), event.aus)]
     if static is not None:
         tracks.append((np.ones(window), {static: float(rng.uniform(0.3, 0.8))}))
@@ -201,7 +223,7 @@ def _write_clip(out, subject: SubjectMesh, s, kind, i, spec, seed, renderer, gra
     tokens = [AUToken(code) for code in event.aus] + ([AUToken(static, static=True)] if static else [])
     return {
         "sub_ID": sub, "fold_name": name, "Onset": onset, "Apex": apex, "Offset": offset,
-        "AUs": format_aus(tokens), "Emotion": format_emotions(emotions_from_aus(tokens)),
+        "AUs": format_aus(tokens), "Emotion": format_emotions(emotions_from_aus(tokens, rules), rules=rules),
         "apex_mm": round(float(max(event.aus.values())), 3),
     }
 
