@@ -3,7 +3,7 @@
 4DME (Li et al., "4DME: A Spontaneous 4D Micro-Expression Dataset With Multimodalities", IEEE Trans.
 Affective Computing, §4.1.2) labels each micro-expression with one or two of five classes derived from
 its AUs through an AU-Emo mapping table (its Table 4) and seven rules printed under it. The paper is at
-hand (``shared/reference/papers/4dme.txt``), and :data:`FOURDME_RULES` is its Table 4 as printed:
+hand now, and :data:`FOURDME_RULES` is its Table 4 as printed:
 
 =============  ===================================================
 Negative       AU1, AU4, AU7, AU9, AU10

@@ -27,6 +27,26 @@ def test_generated_once_then_reused(tmp_path, monkeypatch):
     assert (first / "labels.txt").read_text() == "quick 0" and (first / ".complete").exists()
 
 
+def test_4dme_simulator_options_from_a_recipe_reach_the_writer_and_the_cache_key(tmp_path, monkeypatch):
+    from mer4d.pipeline.source import locate
+    from mer4d.recipes.load import load_recipe
+
+    monkeypatch.setenv("MER4D_CACHE", str(tmp_path))
+    seen = []
+
+    def fake_writer(out, size, seed, **options):
+        seen.append(options)
+
+    monkeypatch.setitem(writers.WRITERS, "4dme", fake_writer)
+    default = locate(load_recipe("recipes/4dme_ccdn.yaml").recipe.dataset).root
+    sides_off = locate(load_recipe("recipes/4dme_ccdn.yaml", ["dataset.simulator.params.unilateral=false"]).recipe.dataset).root
+    old = locate(load_recipe("recipes/4dme_ccdn.yaml", ["dataset.simulator.params.label_rules=reconstruction"]).recipe.dataset).root
+    assert seen == [{}, {"unilateral": False}, {"label_rules": "reconstruction"}]
+    assert len({default, sides_off, old}) == 3
+    assert sides_off.name == f"4dme-quick-seed0-unilateralFalse-v{writers.SIMULATOR_VERSION}"
+    assert writers.SIMULATOR_VERSION >= 6  # 6: labels from the 4DME paper's Table 4; older caches are not reused
+
+
 def test_a_crash_while_writing_leaves_no_dataset_behind(tmp_path, monkeypatch):
     monkeypatch.setenv("MER4D_CACHE", str(tmp_path))
 
