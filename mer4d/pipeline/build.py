@@ -51,6 +51,12 @@ def load_corpus(recipe: Recipe, progress: bool = True) -> Corpus:
         index = shuffled(index, recipe.seed)
         notes.append("labels SHUFFLED (control)")
     index = validate_index(index, source=source.origin)
+    if cfg.root is None and source.spec.writer == "4dme":  # the simulator knows what it planted: per-view visibility for the ceilings
+        from mer4d.pipeline.planted import attach_visible
+
+        mesh = modality.reader == "mesh"
+        views, yaw, pixels = (tuple(recipe.render.views), recipe.render.yaw_deg, recipe.render.size) if mesh else (("front",), 0.0, recipe.preprocess.size)
+        index = attach_visible(index, source.root, cfg.simulator.seed, cfg.simulator.size, views, yaw, pixels, progress)
     if modality.reader == "mesh":
         if recipe.preprocess.face.enabled:
             raise RecipeError("preprocess.face applies to image frames (gray, rgb), not meshes; set preprocess.face.enabled: false "

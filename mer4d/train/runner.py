@@ -19,6 +19,7 @@ from mer4d.data.corpus import Corpus
 from mer4d.data.protocols import Fold, make_folds
 from mer4d.models import ModelInfo, build_model, check_model_params, model_info
 from mer4d.recipes.schema import Recipe, TrainCfg
+from mer4d.train.ceilings import ceiling_metrics
 from mer4d.train.classic import FeatureRows, fit_and_score
 from mer4d.train.clipset import ClipSet
 from mer4d.train.engine import fit, predict, seed_everything
@@ -175,6 +176,15 @@ def run_fold(
     return FoldOutcome(number=number, name=fold.name, table=table, metrics=metrics, epochs_run=epochs_run)
 
 
+def seen_views(recipe: Recipe) -> tuple[str, ...]:
+    """The rendered views the model reads: ``model.params.views`` picks some of ``render.views`` by position (single-view CCDN)."""
+    views = tuple(recipe.render.views)
+    picked = recipe.model.params.get("views")
+    if recipe.dataset.modality != "mesh":
+        return ("front",)
+    return tuple(views[i] for i in picked) if isinstance(picked, list | tuple) else views
+
+
 def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: bool = True, pretrained: Pretrained | None = None) -> ProtocolResult:
     """Every fold of the recipe's protocol, skipping folds the tracker already has. With
     ``pretrained`` (the resolved ``model.params.init``), every fold is first checked to test on
@@ -211,11 +221,13 @@ def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: boo
         log.info(f"fold {number + 1}/{len(folds)} {fold.name}: {headline} on {len(fold.test)} clips, {trained}")
     table = pd.concat([o.table for o in outcomes], ignore_index=True)
     multilabel = recipe.dataset.task in MULTILABEL_TASKS
+    tested = np.concatenate([fold.test for fold in folds])
+    ceilings = ceiling_metrics(corpus.index.iloc[tested], targets[tested], classes, recipe.dataset.task, seen_views(recipe))
     return ProtocolResult(
         classes=classes,
         task=recipe.dataset.task,
         folds=outcomes,
         table=table,
-        metrics=table_metrics(table, classes, recipe.dataset.task),
+        metrics=table_metrics(table, classes, recipe.dataset.task) | ceilings,
         confusion=None if multilabel else table_confusion(table, classes),
     )

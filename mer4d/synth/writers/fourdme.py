@@ -61,6 +61,7 @@ KINECT_VIEW = dict(name="kinect", yaw_deg=8.0, pitch_deg=-4.0, projection="pinho
 # Head drift grows like a random walk, with the square root of the window's duration: a subject told
 # to keep still drifts ~0.2 degrees / 0.2 mm over a 0.7 s micro window, ~0.5 over a 4 s macro one.
 DRIFT_PER_SQRT_S = 0.25
+PLANTED_COLUMN, PLANTED_STATIC_COLUMN = "planted_mm", "planted_static_mm"
 LIGHT = np.array([0.25, 0.45, 0.86]) / np.linalg.norm([0.25, 0.45, 0.86])
 
 
@@ -165,7 +166,7 @@ def write_fourdme(
     subjects_made: dict[int, SubjectMesh] = {}
     for s, kind, i in tqdm(jobs, desc=f"simulating 4DME ({size})", unit="clip", disable=not progress):
         if s not in subjects_made:
-            subjects_made[s] = SubjectMesh.build(make_face(sample_identity(np.random.default_rng([seed, s])), spec.face), spec.mesh_stride)
+            subjects_made[s] = SubjectMesh.build(simulated_face(seed, s, size), spec.mesh_stride)
         row = _write_clip(out, subjects_made[s], s, kind, i, spec, seed, renderer, gray_rig, kinect_rig, rules, unilateral)
         row["fold"] = int(fold_of[s])
         rows[kind].append(row)
@@ -193,8 +194,9 @@ def _write_clip(out, subject: SubjectMesh, s, kind, i, spec, seed, renderer, gra
     window = 40 if kind == "micro" else 260
     event = sample_event(rng, kind, 60.0, window, combo, face=face)
     tracks = [(profile(event, window), event.aus)]
-    if static is not None:
-        tracks.append((np.ones(window), {static: float(rng.uniform(0.3, 0.8))}))
+    held = {static: float(rng.uniform(0.3, 0.8))} if static is not None else {}
+    if held:
+        tracks.append((np.ones(window), held))
     drift = head_drift(window, 60.0)
     animation = synthesize(face, tracks, window, 60.0, rng, Distractors(head_motion_mm=drift, head_motion_deg=drift))
     base = int(rng.integers(200, 9000)) * 2  # absolute frame number of the window start (even, for 30 fps pairing)
@@ -225,7 +227,30 @@ def _write_clip(out, subject: SubjectMesh, s, kind, i, spec, seed, renderer, gra
         "sub_ID": sub, "fold_name": name, "Onset": onset, "Apex": apex, "Offset": offset,
         "AUs": format_aus(tokens), "Emotion": format_emotions(emotions_from_aus(tokens, rules), rules=rules),
         "apex_mm": round(float(max(event.aus.values())), 3),
+        # what was planted, AU=mm at the apex (a simulator column: real 4DME has none); ceilings read it
+        PLANTED_COLUMN: planted_text(event.aus), PLANTED_STATIC_COLUMN: planted_text(held),
     }
+
+
+def planted_text(amplitudes: dict[str, float]) -> str:
+    """``{"L12": 0.7341}`` -> ``"L12=0.734"`` (space-separated), read back by :func:`parse_planted`."""
+    return " ".join(f"{code}={mm:.3f}" for code, mm in amplitudes.items())
+
+
+def parse_planted(text: object) -> dict[str, float]:
+    """The inverse of :func:`planted_text`; an empty cell is no AU."""
+    if not isinstance(text, str) or not text.strip():
+        return {}
+    out = {}
+    for item in text.split():
+        code, _, mm = item.partition("=")
+        out[code] = float(mm)
+    return out
+
+
+def simulated_face(seed: int, subject: int, size: str = "quick") -> FaceModel:
+    """The neutral face the writer built for subject number ``subject`` (0-based) of dataset ``seed``."""
+    return make_face(sample_identity(np.random.default_rng([seed, subject])), SIZES[size].face)
 
 
 def write_landmarks(path: Path, face: FaceModel, vertices: np.ndarray, numbers: list[int], view: View) -> None:
