@@ -167,6 +167,12 @@ class MlflowTracker:
         return MlflowTracker(self.client, self.uri, self.experiment, repeat_of=self.parent_run_id, seed=seed)
 
     def log_repeats(self, result) -> None:
+        tags = [self.client.get_run(r.run_id).data.tags for r in result.runs]  # the data the seeds trained on, for the report's data column
+        if "mer4d.dataset" in tags[0]:
+            self.client.set_tag(self.parent_run_id, "mer4d.dataset", tags[0]["mer4d.dataset"])
+        prints = sorted({t[FINGERPRINT_TAG] for t in tags if FINGERPRINT_TAG in t})
+        if prints:
+            self.client.set_tag(self.parent_run_id, FINGERPRINT_TAG, ",".join(prints)[:5000])
         log_repeats(self.client, self.parent_run_id, result)
 
     # --- two-stage methods: the pre-training run, and the checkpoint a fine-tuning run starts from ---
