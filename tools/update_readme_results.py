@@ -11,7 +11,7 @@ import argparse
 import re
 from pathlib import Path
 
-from mer4d.tracking.report import latest_runs, markdown_table, megc2019_table
+from mer4d.tracking.report import EVIDENCE_METRICS, evidence_table, latest_runs, markdown_table, megc2019_table
 from mer4d.tracking.report_dfme import METRICS, PARAMS, dfme_markdown, dfme_tables
 from mer4d.tracking.report_moext import PARAMS as MOEXT_PARAMS
 from mer4d.tracking.report_moext import TAGS as MOEXT_TAGS
@@ -39,7 +39,7 @@ def main() -> None:
     text = args.readme.read_text()
     made = {}
     if "results" in args.blocks:
-        made["results"] = markdown_table(latest_runs(args.uri))
+        made["results"] = markdown_table(evidence_table(latest_runs(args.uri, metrics=EVIDENCE_METRICS)))
     if "megc2019" in args.blocks:
         megc = megc2019_table(latest_runs(args.uri, per_class=True))
         made["megc2019"] = markdown_table(megc) if not megc.empty else "_No finished megc2019 run in the store: run recipes/megc2019_lbptop.yaml._"

@@ -13,10 +13,27 @@ import click
               help="A paper's tables: 4dme (the default: Table 5 AU detection and Table 6 emotions, F1 / accuracy per class), dfme (Tables VII, "
                    "VIII, IX and XI: ACC / UF1 / UAR) or moext (the MEGC2019 table and MoExt's Table 7 ablations on the composite).")
 @click.option("--megc2019", "megc", is_flag=True, help="Print the MEGC2019 table: UF1 / UAR on the composite, CASME II, SAMM and SMIC.")
-def report(experiments: tuple[str, ...], uri: str | None, per_class: bool, tables: str | None, megc: bool) -> None:
+@click.option("--compare", "compare", nargs=2, metavar="RUN_A RUN_B", default=None,
+              help="Paired test of two runs on the same clips (ids or 8-character prefixes): headline metric difference with a "
+                   "subject-bootstrap 95%% CI, and a subject sign-flip permutation test on per-clip correctness.")
+def report(experiments: tuple[str, ...], uri: str | None, per_class: bool, tables: str | None, megc: bool, compare: tuple[str, str] | None) -> None:
     """Print a markdown table of the newest finished run of each recipe and --set variant."""
-    from mer4d.tracking.report import PAPER_TABLES, latest_runs, markdown_table, megc2019_table, paper_table
+    from mer4d.tracking.report import (
+        EVIDENCE_METRICS,
+        PAPER_TABLES,
+        evidence_table,
+        latest_runs,
+        markdown_table,
+        megc2019_table,
+        paper_table,
+    )
 
+    if compare:
+        from mer4d.tracking.compare import compare_runs, comparison_lines
+
+        for line in comparison_lines(compare_runs(*compare, uri=uri)):
+            click.echo(line)
+        return
     if tables == "dfme":
         from mer4d.tracking.report_dfme import METRICS, PARAMS, dfme_markdown, dfme_tables
 
@@ -33,14 +50,14 @@ def report(experiments: tuple[str, ...], uri: str | None, per_class: bool, table
         table = ablation_table(runs)
         click.echo(markdown_table(table) if not table.empty else "_No finished megc2019_moext run: see docs/recipes.md (MoExt) for the ablation commands._")
         return
-    runs = latest_runs(uri, list(experiments) or None, per_class=per_class or bool(tables) or megc)
+    runs = latest_runs(uri, list(experiments) or None, per_class=per_class or bool(tables) or megc, metrics=EVIDENCE_METRICS)
     if megc:
         table = megc2019_table(runs)
         click.echo("\n### MEGC2019 (composite-database evaluation; UF1 / UAR pooled over all folds of the run's protocol)\n")
         click.echo(markdown_table(table) if not table.empty else "_No finished megc2019 run in the store: run recipes/megc2019_lbptop.yaml._")
         return
     if not tables:
-        click.echo(markdown_table(runs))
+        click.echo(markdown_table(evidence_table(runs)))
         return
     for task, title in PAPER_TABLES.items():
         table = paper_table(runs, task)

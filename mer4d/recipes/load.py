@@ -172,8 +172,15 @@ def load_recipe(recipe: str | Path, overrides: tuple[str, ...] | list[str] = (),
 
 
 def recipe_to_yaml(recipe: Recipe) -> str:
-    """The resolved recipe as YAML (profiles kept, so the file is a complete record)."""
-    return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False)
+    """The resolved recipe as YAML (profiles kept, so the file is a complete record).
+
+    ``repeats`` and ``control`` are left out at their defaults, so a run started before they
+    existed still matches its recipe on ``--resume``."""
+    data = recipe.model_dump(mode="json")
+    for key, default in (("repeats", None), ("control", "none")):
+        if data.get(key) == default:
+            data.pop(key, None)
+    return yaml.safe_dump(data, sort_keys=False)
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

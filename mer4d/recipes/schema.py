@@ -155,6 +155,12 @@ class Recipe(Section):
     description: str = ""
     stage: Literal["train", "pretrain"] = Field("train", description="train: the protocol's folds (mer4d run); pretrain: the self-supervised stage (mer4d pretrain)")
     seed: int = 0
+    repeats: int | list[int] | None = Field(
+        None, description="run the whole protocol once per seed: N (seeds seed..seed+N-1) or a list of distinct seeds; "
+                          "mer4d run --seeds overrides it. Absent: one run with seed")
+    control: Literal["none", "shuffled"] = Field(
+        "none", description="shuffled: permute the labels of each fold's training clips (seeded by seed and fold), test labels untouched; "
+                            "the chance-level control of the same protocol (mer4d run --control shuffled)")
     dataset: DatasetCfg
     preprocess: PreprocessCfg = Field(default_factory=PreprocessCfg)
     sampling: SamplingCfg = Field(default_factory=SamplingCfg)
@@ -165,6 +171,36 @@ class Recipe(Section):
     pretrain: PretrainCfg | None = Field(None, description="the pre-training stage's settings (stage: pretrain)")
     tracking: TrackingCfg = Field(default_factory=TrackingCfg)
     profiles: dict[str, dict[str, Any]] = Field(default_factory=dict, description="named partial overrides ('quick', ...)")
+
+    @field_validator("repeats", mode="before")
+    @classmethod
+    def _repeats_not_bool(cls, value: Any) -> Any:
+        if isinstance(value, bool) or (isinstance(value, list) and any(isinstance(v, bool) for v in value)):
+            raise ValueError("repeats must be a number of seeds (e.g. 3) or a list of seeds (e.g. [0, 1, 2]), not a boolean")
+        return value
+
+    @field_validator("repeats")
+    @classmethod
+    def _repeats(cls, value: int | list[int] | None) -> int | list[int] | None:
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"repeats: {value} runs no seed; give a number of seeds >= 1 (3 = seeds seed..seed+2) or a list of seeds")
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("repeats: [] runs no seed; give a list of seeds such as [0, 1, 2], or leave repeats out")
+            if any(v < 0 for v in value):
+                raise ValueError(f"repeats: seeds must be >= 0, got {value}")
+            dup = sorted({v for v in value if value.count(v) > 1})
+            if dup:
+                raise ValueError(f"repeats: seed(s) {dup} listed twice; each seed runs once")
+        return value
+
+    def seeds(self) -> list[int]:
+        """The seeds the protocol runs with: ``repeats`` resolved (one seed, ``seed``, when absent)."""
+        if self.repeats is None:
+            return [self.seed]
+        if isinstance(self.repeats, int):
+            return list(range(self.seed, self.seed + self.repeats))
+        return list(self.repeats)
 
 
 # Sections whose values are free-form mappings: --set may create new keys below them.

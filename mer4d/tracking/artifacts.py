@@ -46,3 +46,17 @@ def log_results(client, run_id: str, result: ProtocolResult) -> None:
             plt.close(fig)
         for path in sorted(folder.iterdir()):
             client.log_artifact(run_id, str(path))
+
+
+def log_repeats(client, run_id: str, result) -> None:
+    """A repeats run's summary (:class:`~mer4d.train.repeats.RepeatsResult`): the metrics, every
+    seed's pooled predictions (``predictions.csv`` with a ``seed`` column) and one row per seed (``seeds.csv``)."""
+    client.log_batch(run_id, metrics=metric_batch(result.metrics))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        result.table.to_csv(folder / "predictions.csv", index=False)
+        rows = [{"seed": s, "run": r.run_id, **{k: v for k, v in r.result.metrics.items() if "/" not in k and not k.startswith(("f1_", "acc_"))}}
+                for s, r in zip(result.seeds, result.runs, strict=True)]
+        pd.DataFrame(rows).to_csv(folder / "seeds.csv", index=False)
+        for path in sorted(folder.iterdir()):
+            client.log_artifact(run_id, str(path))

@@ -21,7 +21,7 @@ from mer4d.core.errors import TrackingError
 from mer4d.data.protocols import SUBJECT_OVERLAPPING
 from mer4d.recipes.load import LoadedRecipe, flatten, recipe_to_yaml
 from mer4d.recipes.schema import Recipe
-from mer4d.tracking.artifacts import log_results, metric_batch
+from mer4d.tracking.artifacts import log_repeats, log_results, metric_batch
 from mer4d.tracking.provenance import provenance
 from mer4d.tracking.store import experiment_id, open_client, tracking_uri
 from mer4d.train.pretrain_stage import CHECKPOINT
@@ -34,6 +34,11 @@ FOLD_TAG = "mer4d.fold_number"
 FINGERPRINT_TAG = "mer4d.dataset_fingerprint"
 STAGE_TAG = "mer4d.stage"  # pretrain for a pre-training run; absent or train otherwise
 PRETRAIN_RUN_TAG = "mer4d.pretrain_run"  # a fine-tuning run: the pre-training run its checkpoint came from
+REPEATS_TAG = "mer4d.repeats"  # a repeats run: how many seeds it holds (mer4d.seeds lists them)
+SEEDS_TAG = "mer4d.seeds"
+REPEAT_OF_TAG = "mer4d.repeat_of"  # a seed run: the repeats run it belongs to
+SEED_TAG = "mer4d.seed"
+CONTROL_TAG = "mer4d.control"  # shuffled: the training labels of each fold were permuted
 def is_ablation(variant_text: str) -> bool:
     """Whether a run's ``--set`` overrides change its method (beyond :data:`SIZING_KEYS`)."""
     return any(not o.split("=", 1)[0].startswith(SIZING_KEYS) for o in variant_text.split())
@@ -52,15 +57,31 @@ class MlflowTracker:
 
     ``client`` is an ``MlflowClient``; :meth:`for_recipe` builds one from a recipe's settings.
     The run is opened by :meth:`start_run` or :meth:`resume_run`.
+
+    Repeats (several seeds, :mod:`mer4d.train.repeats`) use three levels::
+
+        repeats run   (mer4d.repeats=N, mer4d.seeds="0,1,2"; the recipe/profile/variant tags; the summary)
+        +- seed run   (mlflow.parentRunId = the repeats run, mer4d.repeat_of, mer4d.seed; a normal run)
+           +- fold run (mlflow.parentRunId = the seed run, as in any run)
+
+    Why: MLflow's runs table nests by ``mlflow.parentRunId`` one level well (mlflow issue 4563:
+    deeper levels are not shown as a tree), so the table reads repeats run -> its seeds, the
+    evidence one compares first; a seed's folds are one click further, on the seed run's page
+    (its child runs), where they are today for a plain run. Each seed run is exactly a plain
+    run's parent (its folds found by ``mlflow.parentRunId`` = its id), so fold bookkeeping and
+    resume do not change; and report code that skips runs with a parent skips seed runs too, so
+    a seed never shows up as a row of its own. A single seed keeps the two-level layout.
     """
 
-    def __init__(self, client, uri: str, experiment: str):
+    def __init__(self, client, uri: str, experiment: str, repeat_of: str | None = None, seed: int | None = None):
         self.client = client
         self.uri = uri
         self.experiment = experiment
         self.experiment_id: str | None = None
         self.parent_run_id: str | None = None
         self.fold_run_id: str | None = None
+        self.repeat_of = repeat_of  # a seed run's tracker: the repeats run and the seed
+        self.seed = seed
 
     @classmethod
     def for_recipe(cls, recipe: Recipe) -> MlflowTracker:
@@ -71,7 +92,7 @@ class MlflowTracker:
 
     # --- the parent run ---
 
-    def start_run(self, loaded: LoadedRecipe) -> str:
+    def start_run(self, loaded: LoadedRecipe, extra_tags: dict[str, str] | None = None) -> str:
         from mlflow.entities import Param
 
         self.experiment_id = experiment_id(self.client, self.experiment, self.uri)
@@ -88,7 +109,14 @@ class MlflowTracker:
             tags["mer4d.subject_overlap"] = "true"
         if "git_commit" in info:
             tags["mlflow.source.git.commit"] = str(info["git_commit"])
-        run = self.client.create_run(self.experiment_id, tags=tags, run_name=loaded.recipe.name)
+        if loaded.recipe.control != "none":
+            tags[CONTROL_TAG] = loaded.recipe.control
+        run_name = loaded.recipe.name
+        if self.repeat_of is not None:
+            tags |= {PARENT_TAG: self.repeat_of, REPEAT_OF_TAG: self.repeat_of, SEED_TAG: str(self.seed)}
+            run_name = f"seed {self.seed}"
+        tags |= extra_tags or {}
+        run = self.client.create_run(self.experiment_id, tags=tags, run_name=run_name)
         run_id = self.parent_run_id = run.info.run_id
         params = {k: json.dumps(v) if isinstance(v, list | dict) else str(v) for k, v in flatten(loaded.recipe.model_dump(mode="json")).items() if not k.startswith("profiles.")}
         params["profile"] = loaded.profile
@@ -108,7 +136,11 @@ class MlflowTracker:
             raise TrackingError(f"--resume {run_id}: no such run in the store {self.client.tracking_uri} ({exc.message.splitlines()[0]})") from None
         with tempfile.TemporaryDirectory() as tmp:
             recipe_yaml = Path(self.client.download_artifacts(run_id, RECIPE_ARTIFACT, tmp)).read_text()
-        return StoredRun(run.info.status, recipe_yaml, run.data.tags.get(FINGERPRINT_TAG))
+        repeats = None
+        if REPEATS_TAG in run.data.tags:
+            seeds = self.client.search_runs([run.info.experiment_id], f"tags.`{REPEAT_OF_TAG}` = '{run_id}'", max_results=1000)
+            repeats = {int(r.data.tags.get(SEED_TAG, -1)): (r.info.run_id, r.info.status) for r in seeds}
+        return StoredRun(run.info.status, recipe_yaml, run.data.tags.get(FINGERPRINT_TAG), repeats)
 
     def resume_run(self, run_id: str) -> None:
         self.client.update_run(run_id, status="RUNNING")
@@ -124,6 +156,24 @@ class MlflowTracker:
 
     def finish_run(self) -> None:
         self.client.set_terminated(self.parent_run_id, "FINISHED")
+
+    # --- repeats: a run holding one seed run per seed ---
+
+    def start_repeats(self, loaded: LoadedRecipe, seeds: list[int]) -> str:
+        return self.start_run(loaded, {REPEATS_TAG: str(len(seeds)), SEEDS_TAG: ",".join(map(str, seeds)),
+                                       "mlflow.note.content": f"{len(seeds)} seeds of {loaded.recipe.name}; each seed run holds its folds"})
+
+    def seed_tracker(self, seed: int) -> MlflowTracker:
+        return MlflowTracker(self.client, self.uri, self.experiment, repeat_of=self.parent_run_id, seed=seed)
+
+    def log_repeats(self, result) -> None:
+        tags = [self.client.get_run(r.run_id).data.tags for r in result.runs]  # the data the seeds trained on, for the report's data column
+        if "mer4d.dataset" in tags[0]:
+            self.client.set_tag(self.parent_run_id, "mer4d.dataset", tags[0]["mer4d.dataset"])
+        prints = sorted({t[FINGERPRINT_TAG] for t in tags if FINGERPRINT_TAG in t})
+        if prints:
+            self.client.set_tag(self.parent_run_id, FINGERPRINT_TAG, ",".join(prints)[:5000])
+        log_repeats(self.client, self.parent_run_id, result)
 
     # --- two-stage methods: the pre-training run, and the checkpoint a fine-tuning run starts from ---
 

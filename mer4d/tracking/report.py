@@ -37,6 +37,7 @@ def latest_runs(uri: str | None = None, experiments: list[str] | None = None, pe
             if "mlflow.parentRunId" in tags or "mer4d.recipe" not in tags or tags.get("mer4d.stage") == "pretrain":
                 continue
             rows.append({
+                "_repeats": "mer4d.repeats" in tags,  # dropped below: a repeats run wins over single runs of its group
                 "experiment": exp.name,
                 "recipe": tags["mer4d.recipe"],
                 "profile": tags.get("mer4d.profile", ""),
@@ -56,7 +57,54 @@ def latest_runs(uri: str | None = None, experiments: list[str] | None = None, pe
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    return table.drop_duplicates(["experiment", "recipe", "profile", "variant"]).reset_index(drop=True)
+    # newest first, but a repeats run (several seeds) before any single run of the same group
+    table = table.sort_values("_repeats", ascending=False, kind="stable")
+    table = table.drop_duplicates(["experiment", "recipe", "profile", "variant"]).sort_index().drop(columns="_repeats")
+    return table.reset_index(drop=True)
+
+
+EVIDENCE_KEYS = ("acc", "uf1", "uar", "macro_f1", "macro_acc")
+EVIDENCE_METRICS = ("n_seeds", *(f"{k}_{part}" for k in EVIDENCE_KEYS for part in ("sd", "ci_low", "ci_high")))
+"""Pass as ``latest_runs(metrics=EVIDENCE_METRICS)`` for :func:`evidence_table`."""
+CI_COLUMNS = {"uf1": "UF1 95% CI", "macro_f1": "macro F1 95% CI"}
+
+
+def seeds_cell(value, sd, n_seeds) -> str | float:
+    """``0.412 ± 0.031 (3 seeds)`` for a repeats run, ``0.398 (1 seed)`` for a single one; NaN when no value."""
+    if value is None or pd.isna(value):
+        return float("nan")
+    n = 1 if n_seeds is None or pd.isna(n_seeds) else int(n_seeds)
+    if n > 1 and sd is not None and pd.notna(sd):
+        return f"{value:.3f} ± {sd:.3f} ({n} seeds)"
+    return f"{value:.3f} ({n} seed{'s' if n > 1 else ''})"
+
+
+def interval_cell(low, high) -> str | float:
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return float("nan")
+    return f"[{low:.2f}, {high:.2f}]"
+
+
+def evidence_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """:func:`latest_runs` (with ``metrics=EVIDENCE_METRICS``) for display: ACC / UF1 / UAR / macro F1 /
+    macro acc as ``mean ± sd (n seeds)`` (``value (1 seed)`` for a single run), the headline's 95 %
+    subject-bootstrap interval as a column ``UF1 95% CI`` / ``macro F1 95% CI`` after it, and the raw
+    evidence metric columns removed. Runs logged before intervals existed show an empty interval."""
+    if runs.empty:
+        return runs
+    out = runs.copy()
+    n_seeds = out["n_seeds"] if "n_seeds" in out else pd.Series([None] * len(out), index=out.index)
+    for key in EVIDENCE_KEYS:
+        label = COLUMNS[key]
+        if label not in out:
+            continue
+        sd = out[f"{key}_sd"] if f"{key}_sd" in out else pd.Series([None] * len(out), index=out.index)
+        cells = [seeds_cell(v, s, n) for v, s, n in zip(out[label], sd, n_seeds, strict=True)]
+        out[label] = pd.Series(cells, index=out.index, dtype=object)
+        if key in CI_COLUMNS and f"{key}_ci_low" in out:
+            ci = [interval_cell(lo, hi) for lo, hi in zip(out[f"{key}_ci_low"], out[f"{key}_ci_high"], strict=True)]
+            out.insert(out.columns.get_loc(label) + 1, CI_COLUMNS[key], pd.Series(ci, index=out.index, dtype=object))
+    return out.drop(columns=[c for c in EVIDENCE_METRICS if c in out])
 
 
 def markdown_table(table: pd.DataFrame) -> str:

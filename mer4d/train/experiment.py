@@ -33,6 +33,8 @@ class ExperimentRun:
 
 def check_resumable(run_id: str, stored: StoredRun, loaded: LoadedRecipe) -> None:
     """Refuse to resume a finished run, or one that started with another recipe (the diff says how)."""
+    if stored.repeats is not None:
+        raise TrackingError(f"--resume {run_id}: that is a repeats run (several seeds); resuming one is not supported, start it again")
     if stored.status == "FINISHED":
         raise TrackingError(f"--resume {run_id}: that run already FINISHED; there is nothing to resume (start a new run without --resume)")
     current = recipe_to_yaml(loaded.recipe)
@@ -58,6 +60,8 @@ def run_experiment(loaded: LoadedRecipe, tracker: Tracker, *, resume: str | None
     recipe = loaded.recipe
     if recipe.stage != "train":
         raise RecipeError(f"recipe '{recipe.name}' has stage: {recipe.stage}; run it with 'mer4d pretrain', not 'mer4d run'")
+    if len(recipe.seeds()) > 1:
+        raise RecipeError(f"recipe '{recipe.name}' asks for seeds {recipe.seeds()} (repeats); run it with mer4d.train.repeats.run_recipe, which runs each seed")
     stored_fingerprint = None
     if resume:
         stored = tracker.find_run(resume)

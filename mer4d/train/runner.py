@@ -23,6 +23,7 @@ from mer4d.train.ceilings import ceiling_metrics
 from mer4d.train.classic import FeatureRows, fit_and_score
 from mer4d.train.clipset import ClipSet
 from mer4d.train.engine import fit, predict, seed_everything
+from mer4d.train.evidence import interval_metrics, shuffled_rows
 from mer4d.train.inner_split import inner_validation_split
 from mer4d.train.pretrained import Pretrained, check_unseen
 from mer4d.train.targets import (
@@ -45,12 +46,27 @@ class ProtocolResult:
     task: str
     folds: list[FoldOutcome]
     table: pd.DataFrame  # pooled predictions of every fold
-    metrics: dict[str, float]  # pooled (MEGC) metrics, plus fold_mean_* labelled as such
+    metrics: dict[str, float]  # pooled (MEGC) metrics, fold_mean_* labelled as such, M_ci_low / M_ci_high (subject bootstrap, train.evidence)
     confusion: np.ndarray | None  # (K, K) for single-label tasks
 
 
 def fold_seed(recipe_seed: int, fold_number: int) -> int:
     return recipe_seed * 100_003 + fold_number
+
+
+def augmented_source(corpus: Corpus) -> np.ndarray:
+    """Each row's original (its row position) for augmented copies, -1 for original clips."""
+    return corpus.index["augmented_from"].to_numpy() if "augmented_from" in corpus.index else np.full(len(corpus.index), -1)
+
+
+def training_targets(recipe: Recipe, corpus: Corpus, fold: Fold, seed: int, targets: np.ndarray, au_targets: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The targets the fold trains on: ``targets`` as they are, or with ``control: shuffled`` the
+    training clips' labels permuted among themselves (seeded by the fold's seed; AU side targets
+    move with their clip's emotions). Test rows keep their labels either way."""
+    if recipe.control != "shuffled":
+        return targets, au_targets
+    rows = shuffled_rows(fold.train, augmented_source(corpus), seed)
+    return targets[rows], None if au_targets is None else au_targets[rows]
 
 
 def check_loss_fits(train: TrainCfg, task: str, multilabel: bool) -> None:
@@ -102,7 +118,7 @@ def build_folds(recipe: Recipe, corpus: Corpus) -> list[Fold]:
     training set and never appear in a test set."""
     task = recipe.dataset.task
     label_column = None if task in MULTILABEL_TASKS else LABEL_COLUMN[task]
-    source = corpus.index["augmented_from"].to_numpy() if "augmented_from" in corpus.index else np.full(len(corpus.index), -1)
+    source = augmented_source(corpus)
     originals = np.flatnonzero(source < 0)
     folds = make_folds(
         corpus.index.iloc[originals].reset_index(drop=True),
@@ -149,18 +165,19 @@ def run_fold(
     model = build_model(recipe.model.name, num_classes=len(classes), in_channels=in_channels, num_aus=num_aus, **recipe.model.params)
     multilabel = recipe.dataset.task in MULTILABEL_TASKS
     tracker.start_fold(number, fold.name, {"train_clips": len(train_pos), "val_clips": 0 if val_pos is None else len(val_pos), "test_clips": len(fold.test)})
+    fit_targets, au_targets = training_targets(recipe, corpus, fold, seed, targets, au_targets)
     if info.kind == "classic":
-        scores = fit_and_score(model, feature_rows, train_pos, fold.test, targets)
+        scores = fit_and_score(model, feature_rows, train_pos, fold.test, fit_targets)
         epochs_run = best_epoch = 0
     else:
         if info.learns_aus:  # co-occurrence from this fold's training clips only (algorithms.md §7)
             model.set_au_cooccurrence(au_targets[train_pos])
         result = fit(
             model,
-            ClipSet(corpus, train_pos, targets, au_targets),
+            ClipSet(corpus, train_pos, fit_targets, au_targets),
             recipe.train,
             seed=seed,
-            val_set=None if val_pos is None else ClipSet(corpus, val_pos, targets, au_targets),
+            val_set=None if val_pos is None else ClipSet(corpus, val_pos, fit_targets, au_targets),
             on_epoch=tracker.log_epoch,
             progress=progress,
             desc=f"fold {number + 1} epochs",
@@ -228,6 +245,6 @@ def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: boo
         task=recipe.dataset.task,
         folds=outcomes,
         table=table,
-        metrics=table_metrics(table, classes, recipe.dataset.task) | ceilings,
+        metrics=table_metrics(table, classes, recipe.dataset.task) | interval_metrics([table], classes, recipe.dataset.task) | ceilings,
         confusion=None if multilabel else table_confusion(table, classes),
     )

@@ -19,6 +19,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from mer4d.recipes.load import LoadedRecipe
     from mer4d.train.pretrained import Pretrained
+    from mer4d.train.repeats import RepeatsResult
     from mer4d.train.runner import ProtocolResult
 
 Ending = Literal["FAILED", "KILLED"]
@@ -42,6 +43,7 @@ class StoredRun:
     status: str  # "RUNNING" (e.g. after a SIGKILL), "FINISHED", "FAILED" or "KILLED"
     recipe_yaml: str  # the resolved recipe the run started with (``recipe_to_yaml``)
     fingerprint: str | None  # the dataset fingerprint it recorded, None if it never got that far
+    repeats: dict[int, tuple[str, str]] | None = None  # a repeats run: seed -> (its seed run's id, status); None for a plain run
 
 
 class Tracker(Protocol):
@@ -73,6 +75,17 @@ class Tracker(Protocol):
 
     def fail_run(self, status: Ending, error: BaseException | None = None) -> None:
         """Mark the fold in progress (if any) and the run ``status``, keeping ``error`` and its traceback."""
+
+    # --- repeats: one protocol per seed (called by mer4d.train.repeats) ---
+    def start_repeats(self, loaded: LoadedRecipe, seeds: list[int]) -> str:
+        """Open the run holding the seed runs of ``loaded`` (its recipe lists the seeds); its id.
+        ``finish_run`` / ``fail_run`` then end it."""
+
+    def seed_tracker(self, seed: int) -> Tracker:
+        """A fresh tracker whose ``start_run`` opens seed ``seed``'s run inside the repeats run."""
+
+    def log_repeats(self, result: RepeatsResult) -> None:
+        """Record the seeds' summary (mean, sd, interval) and their pooled predictions on the repeats run."""
 
     # --- the folds (called by mer4d.train.runner) ---
     def completed_folds(self) -> dict[int, FoldOutcome]:
@@ -118,11 +131,16 @@ class MemoryTracker:
     error: str | None = None
     failed_folds: dict[int, str] = field(default_factory=dict)
     pretrained: Pretrained | None = None
+    seeds: list[int] | None = None  # a repeats run: its seeds, their trackers and the summary
+    seed_runs: dict[int, MemoryTracker] = field(default_factory=dict)
+    repeats: RepeatsResult | None = None
+    seed: int | None = None  # a seed run: its seed
 
     def start_run(self, loaded: LoadedRecipe) -> str:
         from mer4d.recipes.load import recipe_to_yaml
 
-        self.run_id, self.status, self.recipe_yaml = f"memory-{loaded.recipe.name}", "RUNNING", recipe_to_yaml(loaded.recipe)
+        name = f"memory-{loaded.recipe.name}" + ("" if self.seed is None else f"-seed{self.seed}")
+        self.run_id, self.status, self.recipe_yaml = name, "RUNNING", recipe_to_yaml(loaded.recipe)
         return self.run_id
 
     def find_run(self, run_id: str) -> StoredRun:
@@ -130,10 +148,23 @@ class MemoryTracker:
 
         if run_id != self.run_id or self.status is None or self.recipe_yaml is None:
             raise TrackingError(f"--resume {run_id}: no such run in this MemoryTracker (it holds {self.run_id or 'no run'})")
-        return StoredRun(self.status, self.recipe_yaml, self.fingerprint)
+        repeats = None if self.seeds is None else {s: (t.run_id or "", t.status or "NOT STARTED") for s, t in self.seed_runs.items()}
+        return StoredRun(self.status, self.recipe_yaml, self.fingerprint, repeats)
 
     def resume_run(self, run_id: str) -> None:
         self.status = "RUNNING"
+
+    def start_repeats(self, loaded: LoadedRecipe, seeds: list[int]) -> str:
+        self.start_run(loaded)
+        self.run_id, self.seeds = f"memory-{loaded.recipe.name}-repeats", list(seeds)
+        return self.run_id
+
+    def seed_tracker(self, seed: int) -> MemoryTracker:
+        self.seed_runs[seed] = MemoryTracker(seed=seed)
+        return self.seed_runs[seed]
+
+    def log_repeats(self, result: RepeatsResult) -> None:
+        self.repeats = result
 
     def set_data(self, fingerprint: str, description: str) -> None:
         self.fingerprint, self.description = fingerprint, description
