@@ -12,15 +12,17 @@ from mer4d.cli.options import overrides_option, profile_option
 @overrides_option
 @profile_option
 @click.option("--resume", "resume", metavar="RUN_ID", default=None, help="Continue a crashed or killed run from its last finished fold.")
-@click.option("--progress/--no-progress", default=True, help="Show progress bars (on stderr).")
+@click.option("--progress/--no-progress", default=True, help="Show progress on stderr: bars on a terminal, a line per step in a log or pipe.")
 def run(recipe: str, overrides: tuple[str, ...], profile: str | None, resume: str | None, progress: bool) -> None:
     """Run RECIPE (a path or a name from 'mer4d recipes list') over all folds of its protocol."""
     import logging
 
     from tqdm.contrib.logging import logging_redirect_tqdm
 
+    from mer4d.core.progress import set_enabled
     from mer4d.recipes import load_recipe
 
+    set_enabled(progress)  # every bar of the process, the simulator writers' included
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("mer4d").setLevel(logging.INFO)
 
