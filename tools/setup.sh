@@ -34,6 +34,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# chromium: the browser test (tests/cli/test_ui.py, marker browser) and tools/ui_screenshot.py
+# render the MLflow UI in it; without it that test is skipped, so a failure here only warns.
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null && ! command -v google-chrome >/dev/null; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  say "installing chromium (for the browser test of the MLflow UI)"
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null; } 2>/dev/null \
+    || say "warning: could not install chromium; the browser test will be skipped (apt-get install chromium to run it)"
+fi
+
 # torch: keep whatever build is there (e.g. CUDA); otherwise the pinned CPU wheel.
 torch_version=$("$py" -c 'from importlib import metadata; print(metadata.version("torch"))' 2>/dev/null || true)
 if [ -n "$torch_version" ]; then

@@ -23,6 +23,8 @@ def _params(pairs: tuple[str, ...]) -> dict:
 param_option = click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
                             help="A dataset option, as dataset.params in a recipe (e.g. --param camera=VIS); repeatable.")
 
+progress_option = click.option("--progress/--no-progress", default=True, help="Show progress on stderr: a bar on a terminal, a line per step in a log or pipe.")
+
 
 @click.group()
 def data() -> None:
@@ -50,10 +52,14 @@ def list_() -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--size", default="quick", show_default=True, help="quick (small, fast) or published/full (the real counts, slow).")
 @param_option
-def synth(kind: str, out: Path, subjects: int | None, seed: int, size: str, params: tuple[str, ...]) -> None:
+@progress_option
+def synth(kind: str, out: Path, subjects: int | None, seed: int, size: str, params: tuple[str, ...], progress: bool) -> None:
     """Write a simulated dataset laid out exactly like the real one."""
     import time
 
+    from mer4d.core.progress import set_enabled
+
+    set_enabled(progress)
     from mer4d.core.errors import DataError
     from mer4d.core.registry import did_you_mean
     from mer4d.synth.writers import WRITERS
@@ -75,7 +81,8 @@ def synth(kind: str, out: Path, subjects: int | None, seed: int, size: str, para
 @click.option("--root", type=click.Path(path_type=Path, exists=True, file_okay=False), required=True)
 @click.option("--quick", is_flag=True, help="Only check that the files exist and are not empty (do not decode every frame).")
 @param_option
-def check(name: str, root: Path, quick: bool, params: tuple[str, ...]) -> None:
+@progress_option
+def check(name: str, root: Path, quick: bool, params: tuple[str, ...], progress: bool) -> None:
     """List every problem in a dataset folder (opening every file a run reads); exit 1 when any is fatal."""
     from mer4d.core.errors import DataError
     from mer4d.core.options import check_options
@@ -88,7 +95,7 @@ def check(name: str, root: Path, quick: bool, params: tuple[str, ...]) -> None:
         raise DataError(f"dataset {name} is generated in code; there is no folder to check")
     options = _params(params)
     check_options(spec.scan, options, f"--param (dataset '{name}')", reserved=("root", "seed"))
-    index, problems = check_dataset(spec, root, options, deep=not quick, progress=True)
+    index, problems = check_dataset(spec, root, options, deep=not quick, progress=progress)
     click.echo(problems_table(problems))
     fatal = sum(p.severity == "fatal" for p in problems)
     subjects = index["subject"].nunique()

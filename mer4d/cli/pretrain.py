@@ -11,7 +11,7 @@ from mer4d.cli.options import overrides_option, profile_option
 @click.argument("recipe")
 @overrides_option
 @profile_option
-@click.option("--progress/--no-progress", default=True, help="Show progress bars (on stderr).")
+@click.option("--progress/--no-progress", default=True, help="Show progress on stderr: bars on a terminal, a line per step in a log or pipe.")
 def pretrain(recipe: str, overrides: tuple[str, ...], profile: str | None, progress: bool) -> None:
     """Run the pre-training stage of RECIPE (stage: pretrain) as one tracked run; fine-tuning
     recipes name it with model.params.init: pretrain:EXPERIMENT or runs:/RUN_ID."""
@@ -19,8 +19,10 @@ def pretrain(recipe: str, overrides: tuple[str, ...], profile: str | None, progr
 
     from tqdm.contrib.logging import logging_redirect_tqdm
 
+    from mer4d.core.progress import set_enabled
     from mer4d.recipes import load_recipe
 
+    set_enabled(progress)  # every bar of the process, the simulator writers' included
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("mer4d").setLevel(logging.INFO)
 

@@ -172,9 +172,9 @@ def _render(seq: Any, positions: list[int], settings: Any, domains: tuple[str, .
     backend name and the view names.
     """
     import numpy as np
-    from tqdm import tqdm
 
     from mer4d.core.containers import MeshSeq
+    from mer4d.core.progress import progress_bar
     from mer4d.preprocess.mesh_views import domain_frames, render_domains, view_rig
     from mer4d.render import Rendered, get_renderer
 
@@ -185,7 +185,7 @@ def _render(seq: Any, positions: list[int], settings: Any, domains: tuple[str, .
     parts = []
     # Chunks of frames: one render call each (batched backends batch them), a progress step per chunk.
     chunks = [chosen[i : i + RENDER_CHUNK] for i in range(0, len(chosen), RENDER_CHUNK)]
-    for chunk in tqdm(chunks, desc=f"rendering {len(chosen)} frames", unit="chunk", disable=not progress or len(chunks) < 2):
+    for chunk in progress_bar(chunks, desc=f"rendering {len(chosen)} frames", unit="chunk", disable=not progress or len(chunks) < 2):
         parts.append(renderer.render(MeshSeq(chunk, seq.faces, seq.fps, uvs=seq.uvs, texture=seq.texture, colors=seq.colors), rig, wanted))
 
     def joined(name: str) -> Any:

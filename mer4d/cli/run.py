@@ -18,15 +18,17 @@ from mer4d.cli.options import overrides_option, profile_option
 @click.option("--control", type=click.Choice(["none", "shuffled"]), default=None,
               help="shuffled: permute the labels of each fold's training clips (test labels untouched): the chance-level control, "
                    "reported as its own row (variant control=shuffled). Same as --set control=shuffled.")
-@click.option("--progress/--no-progress", default=True, help="Show progress bars (on stderr).")
+@click.option("--progress/--no-progress", default=True, help="Show progress on stderr: bars on a terminal, a line per step in a log or pipe.")
 def run(recipe: str, overrides: tuple[str, ...], profile: str | None, resume: str | None, seeds: str | None, control: str | None, progress: bool) -> None:
     """Run RECIPE (a path or a name from 'mer4d recipes list') over all folds of its protocol."""
     import logging
 
     from tqdm.contrib.logging import logging_redirect_tqdm
 
+    from mer4d.core.progress import set_enabled
     from mer4d.recipes import load_recipe
 
+    set_enabled(progress)  # every bar of the process, the simulator writers' included
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("mer4d").setLevel(logging.INFO)
 

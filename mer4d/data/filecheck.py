@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from mer4d.core.errors import DataError
+from mer4d.core.progress import progress_bar
 from mer4d.data.problems import Problem
 from mer4d.data.readers.frames import format_numbers, list_frames
 from mer4d.data.spec import DatasetSpec, Modality
@@ -32,7 +32,7 @@ def check_clip_files(index: pd.DataFrame, modalities: Mapping[str, Modality], *,
     """
     problems: list[Problem] = []
     rows = list(index.itertuples(index=False))
-    for row in tqdm(rows, desc="checking files" + (" (decoding every frame)" if deep else ""), unit="clip", disable=not progress):
+    for row in progress_bar(rows, desc="checking files" + (" (decoding every frame)" if deep else ""), unit="clip", disable=not progress):
         for name, modality in modalities.items():
             problems += _clip_problems(row, name, modality, deep, name in optional)
     return problems

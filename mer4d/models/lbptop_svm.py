@@ -19,9 +19,9 @@ import logging
 import warnings
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from mer4d.core.errors import RecipeError, ShapeError
+from mer4d.core.progress import progress_bar
 from mer4d.core.shapes import check_shape
 from mer4d.models.clip_input import CLIPS
 from mer4d.models.registry import ModelInfo, register_model
@@ -67,7 +67,7 @@ class LBPTOPSVM:
         if clips.shape[1] != 1:
             raise ShapeError(f"LBP-TOP works on gray clips (1 channel), got {clips.shape[1]} channels; use dataset.modality: gray",
                              expected="N 1 T H W", actual=clips.shape)
-        rows = [lbp_top(clip[0], self.blocks, self.radii, self.neighbours) for clip in tqdm(clips, desc="LBP-TOP", disable=not progress, leave=False)]
+        rows = [lbp_top(clip[0], self.blocks, self.radii, self.neighbours) for clip in progress_bar(clips, desc="LBP-TOP", disable=not progress, leave=False)]
         return np.stack(rows)
 
     def fit(self, features: np.ndarray, targets: np.ndarray) -> LBPTOPSVM:

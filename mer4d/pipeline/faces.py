@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from mer4d.core.errors import DataError
+from mer4d.core.progress import progress_bar
 from mer4d.data.cache import ArrayCache, file_stamps
 from mer4d.data.readers.landmarks import LANDMARK_FILE
 from mer4d.data.spec import Modality
@@ -40,7 +40,7 @@ class FaceClips:
         self.keys: list[str] = []
         self.sources: list[str] = []
         self.details: list[str] = []
-        for position in tqdm(range(len(index)), desc=f"{modality.color} clips -> aligned faces", unit="clip", disable=not progress):
+        for position in progress_bar(range(len(index)), desc=f"{modality.color} clips -> aligned faces", unit="clip", disable=not progress):
             self.keys.append(self._key(position))
             found = FACES.peek(self.keys[-1], ("source", "detail")) or self._fetch(position)
             self.sources.append(str(found["source"]))

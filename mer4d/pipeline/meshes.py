@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
+from mer4d.core.progress import progress_bar
 from mer4d.data.cache import ArrayCache, file_stamps
 from mer4d.data.spec import Modality
 from mer4d.preprocess.mesh_views import MeshViewSettings
@@ -77,7 +77,7 @@ def build_dynamic_images(index: pd.DataFrame, column: str, settings: MeshViewSet
     plain: list[np.ndarray] = []
     boosted: list[np.ndarray] = []
     wanted = [False, True] if magnify else [False]
-    for position in tqdm(range(len(index)), desc="4D clips -> dynamic images", unit="clip", disable=not progress):
+    for position in progress_bar(range(len(index)), desc="4D clips -> dynamic images", unit="clip", disable=not progress):
         row = index.iloc[position]  # the pipeline's file check has made sure every clip has its mesh files
         keys = _keys(row, column, settings, wanted)
         arrays = {m: DYNAMIC.load(k, what=f"clip {row['clip_id']}") for m, k in keys.items()}

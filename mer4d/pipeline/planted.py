@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from mer4d.core.errors import DataError
+from mer4d.core.progress import progress_bar
 
 VISIBLE_COLUMN = "visible_aus"
 
@@ -43,7 +43,7 @@ def attach_visible(index: pd.DataFrame, root: Path, seed: int, size: str, views:
     planted = planted_rows(root)
     faces: dict[str, object] = {}
     seen = []
-    for subject, name in tqdm(list(zip(index["subject"], index["clip_name"], strict=True)), desc="planted AUs -> per-view visibility",
+    for subject, name in progress_bar(list(zip(index["subject"], index["clip_name"], strict=True)), desc="planted AUs -> per-view visibility",
                               unit="clip", disable=not progress):
         if (subject, name) not in planted:
             raise DataError(f"{root}: clip {subject}/{name} is not in the simulator's label sheets; delete {root} to regenerate it")

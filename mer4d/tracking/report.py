@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mer4d.tracking.store import open_client, tracking_uri
+from mer4d.tracking.store import tracking_uri
+from mer4d.tracking.store_reader import finished_runs
 
 COLUMNS = {"acc": "ACC", "uf1": "UF1", "uar": "UAR", "fold_mean_uf1": "UF1 (fold mean)", "macro_f1": "macro F1", "macro_acc": "macro acc"}
 
@@ -28,32 +29,29 @@ def latest_runs(uri: str | None = None, experiments: list[str] | None = None, pe
     test scores and are left out.
     """
     wanted_tags = tags
-    client = open_client(tracking_uri(uri))
-    found = [e for e in client.search_experiments() if experiments is None or e.name in experiments]
     rows = []
-    for exp in found:
-        for run in client.search_runs([exp.experiment_id], "attributes.status = 'FINISHED'", order_by=["attributes.start_time DESC"]):
-            tags = run.data.tags
-            if "mlflow.parentRunId" in tags or "mer4d.recipe" not in tags or tags.get("mer4d.stage") == "pretrain":
-                continue
-            rows.append({
-                "_repeats": "mer4d.repeats" in tags,  # dropped below: a repeats run wins over single runs of its group
-                "experiment": exp.name,
-                "recipe": tags["mer4d.recipe"],
-                "profile": tags.get("mer4d.profile", ""),
-                "variant": tags.get("mer4d.variant", ""),
-                # a clip-level protocol's scores are optimistic: say so wherever the row is shown
-                "data": short_data(tags.get("mer4d.dataset", "")) + (" [subject-overlapping folds]" if tags.get("mer4d.subject_overlap") == "true" else ""),
-                "run": run.info.run_id,
-                **{label: run.data.metrics.get(key) for key, label in COLUMNS.items()},
-                **({"task": run.data.params.get("dataset.task", "")} if per_class else {}),
-                **({k: v for k, v in sorted(run.data.metrics.items()) if k.startswith(("f1_", "acc_"))} if per_class else {}),
-                **({"dataset": run.data.params.get("dataset.name", "")} if per_class else {}),
-                **({k: v for k, v in sorted(run.data.metrics.items()) if "/" in k} if per_class else {}),
-                **{name: run.data.params.get(name, "") for name in params},
-                **{name: run.data.metrics.get(name) for name in metrics},
-                **{name: tags.get(name, "") for name in wanted_tags},
-            })
+    for run in finished_runs(tracking_uri(uri), experiments):
+        tags = run.tags
+        if "mlflow.parentRunId" in tags or "mer4d.recipe" not in tags or tags.get("mer4d.stage") == "pretrain":
+            continue
+        rows.append({
+            "_repeats": "mer4d.repeats" in tags,  # dropped below: a repeats run wins over single runs of its group
+            "experiment": run.experiment,
+            "recipe": tags["mer4d.recipe"],
+            "profile": tags.get("mer4d.profile", ""),
+            "variant": tags.get("mer4d.variant", ""),
+            # a clip-level protocol's scores are optimistic: say so wherever the row is shown
+            "data": short_data(tags.get("mer4d.dataset", "")) + (" [subject-overlapping folds]" if tags.get("mer4d.subject_overlap") == "true" else ""),
+            "run": run.run_id,
+            **{label: run.metrics.get(key) for key, label in COLUMNS.items()},
+            **({"task": run.params.get("dataset.task", "")} if per_class else {}),
+            **({k: v for k, v in sorted(run.metrics.items()) if k.startswith(("f1_", "acc_"))} if per_class else {}),
+            **({"dataset": run.params.get("dataset.name", "")} if per_class else {}),
+            **({k: v for k, v in sorted(run.metrics.items()) if "/" in k} if per_class else {}),
+            **{name: run.params.get(name, "") for name in params},
+            **{name: run.metrics.get(name) for name in metrics},
+            **{name: tags.get(name, "") for name in wanted_tags},
+        })
     table = pd.DataFrame(rows)
     if table.empty:
         return table

@@ -8,6 +8,32 @@ from pathlib import Path
 from mer4d.core.errors import TrackingError
 
 DEFAULT_URI = "sqlite:///mlruns/mlflow.db"
+# MLflow 3's UI shows its GenAI pages (traces, evaluation) for an experiment unless this tag says
+# it holds model-training runs; "custom_model_development" is the value its own "machine learning"
+# experiment-type selector writes (mlflow/server/js: ExperimentKind.CUSTOM_MODEL_DEVELOPMENT).
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+# MLflow >= 3.5 also keeps a UI-wide GenAI / machine-learning switch, read first from this query
+# parameter of the page URL (then the browser's local storage, default GenAI).
+WORKFLOW_QUERY = "workflowType=machine_learning"
+# The runs table hides metric columns until picked; a "shared view" (an experiment tag the UI's
+# Share button writes, named by ?viewStateShareKey=) opens it with the pooled scores as columns.
+VIEW_KEY = "mer4d"
+VIEW_TAG = f"mlflow.sharedViewState.{VIEW_KEY}"
+VIEW_METRICS = ("acc", "uf1", "uar", "fold_mean_uf1", "macro_f1", "macro_acc")
+
+
+def view_state() -> str:
+    """The shared view: newest run first, the pooled metrics as columns."""
+    import json
+
+    return json.dumps({"selectedColumns": [f"metrics.`{m}`" for m in VIEW_METRICS], "orderByKey": "attributes.start_time", "orderByAsc": False})
+
+
+def experiment_tags(present: dict[str, str]) -> dict[str, str]:
+    """The tags every mer4d experiment carries that ``present`` (its current tags) lacks."""
+    wanted = {EXPERIMENT_KIND_TAG: EXPERIMENT_KIND, VIEW_TAG: view_state()}
+    return {k: v for k, v in wanted.items() if k not in present}
 
 
 def tracking_uri(recipe_uri: str | None = None) -> str:
@@ -53,5 +79,13 @@ def experiment_id(client, name: str, uri: str) -> str:
             "or set tracking.experiment to another name"
         )
     if found is not None:
+        for key, value in experiment_tags(found.tags).items():  # made by an older mer4d, or by hand: mark it once
+            client.set_experiment_tag(found.experiment_id, key, value)
         return found.experiment_id
-    return client.create_experiment(name, artifact_location=artifact_root(uri))
+    return client.create_experiment(name, artifact_location=artifact_root(uri), tags=experiment_tags({}))
+
+
+def runs_page(base: str, experiment_id: str, view: bool = True) -> str:
+    """The URL of an experiment's runs table in the MLflow UI served at ``base`` (with mer4d's
+    shared view of the pooled metrics when ``view``)."""
+    return f"{base.rstrip('/')}/#/experiments/{experiment_id}/runs?{WORKFLOW_QUERY}" + (f"&viewStateShareKey={VIEW_KEY}" if view else "")

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from mer4d.core.progress import progress_bar
 from mer4d.data.cache import ArrayCache
 from mer4d.data.corpus import Corpus
 
@@ -74,7 +74,7 @@ class FeatureRows:
 
     def __call__(self, positions: np.ndarray) -> np.ndarray:
         missing = [int(p) for p in positions if int(p) not in self.rows]
-        for start in tqdm(range(0, len(missing), 32), desc="features", disable=not self.progress or not missing, leave=False, unit="batch"):
+        for start in progress_bar(range(0, len(missing), 32), desc="features", disable=not self.progress or not missing, leave=False, unit="batch"):
             chunk = missing[start : start + 32]
             clips = stack_clips(self.corpus, np.array(chunk), self.crop)
             keys = [self._key(clip) for clip in clips]

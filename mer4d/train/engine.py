@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, WeightedRandomSampler
-from tqdm.auto import tqdm
 
 from mer4d.core.errors import RecipeError
+from mer4d.core.progress import progress_bar
 from mer4d.losses import TRAINING_LOSSES, TrainingLoss, class_balanced_loss, task_loss, task_only
 from mer4d.recipes.schema import TrainCfg
 from mer4d.train.augment import Augment, centre_crop
@@ -154,7 +154,7 @@ def fit(
     val_loader = make_loader(val_set, cfg, seed, train=False) if val_set is not None else None
     history: list[dict[str, float]] = []
     best_loss, best_epoch, best_state, stale = float("inf"), cfg.epochs, None, 0
-    bar = tqdm(range(1, cfg.epochs + 1), desc=desc, leave=False, disable=not progress, unit="epoch")
+    bar = progress_bar(range(1, cfg.epochs + 1), desc=desc, leave=False, disable=not progress, unit="epoch")
     for epoch in bar:
         lr = optimizer.param_groups[0]["lr"]
         record = {"train_loss": _run_epoch(model, loader, loss_fn, device, augment, epoch, optimizer, scaler, amp, train_loss), "lr": lr}

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from mer4d.core.errors import RecipeError
+from mer4d.core.progress import progress_bar
 from mer4d.losses.moext import moext_pretrain_loss, onset_apex_loss, reconstruction_l1, shape_texture_term
 from mer4d.recipes.schema import PretrainCfg
 from mer4d.train.engine import pick_device, seed_everything
@@ -69,7 +69,7 @@ def pretrain(net: torch.nn.Module, onset, apex, cfg: PretrainCfg, *, seed: int, 
     optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.999))
     generator = torch.Generator().manual_seed(seed)
     history: list[dict[str, float]] = []
-    bar = tqdm(range(1, cfg.epochs + 1), desc="pre-training epochs", disable=not progress, unit="epoch")
+    bar = progress_bar(range(1, cfg.epochs + 1), desc="pre-training epochs", disable=not progress, unit="epoch")
     for epoch in bar:
         order = torch.randperm(len(onset), generator=generator)
         batches = [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]

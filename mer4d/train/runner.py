@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from mer4d.core.errors import RecipeError
+from mer4d.core.progress import progress_bar
 from mer4d.data.corpus import Corpus
 from mer4d.data.protocols import Fold, make_folds
 from mer4d.models import ModelInfo, build_model, check_model_params, model_info
@@ -223,7 +223,7 @@ def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: boo
         extractor = build_model(recipe.model.name, num_classes=len(classes), in_channels=in_channels, **recipe.model.params)
         feature_rows = FeatureRows(extractor, corpus, recipe.train.crop, progress, settings={"name": recipe.model.name, **recipe.model.params})
     au = au_side_targets(corpus, recipe.dataset.au_min_clips) if info.learns_aus else None
-    for number, fold in enumerate(tqdm(folds, desc="folds", disable=not progress, unit="fold")):
+    for number, fold in enumerate(progress_bar(folds, desc="folds", disable=not progress, unit="fold")):
         if number in done:
             if done[number].name != fold.name:
                 raise RecipeError(f"cannot resume: stored fold {number} is '{done[number].name}' but the protocol now gives '{fold.name}'")

@@ -64,5 +64,5 @@ def test_ui_serves_the_store_on_localhost(tmp_path):
         assert "mlflow" in body.lower()
         assert (tmp_path / "mlruns" / "mlflow.db").exists()
     finally:
-        proc.kill()
-        proc.wait()
+        proc.terminate()  # SIGTERM: mer4d ui stops its server's process group (SIGKILL would orphan it)
+        proc.wait(timeout=60)

@@ -23,9 +23,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from mer4d.core.errors import DataError
+from mer4d.core.progress import progress_bar
 from mer4d.synth.catalog import draw_emotion_aus
 from mer4d.synth.writers.clips2d import FaceFilmer, subject_plan
 from mer4d.synth.writers.files import write_xlsx
@@ -93,7 +93,7 @@ def write_casme2(out: Path, *, size: str = "quick", seed: int = 0, progress: boo
     else:
         jobs, emotions = _listed_jobs(clips)
     rows = []
-    for k, (s, i, subject, name) in enumerate(tqdm(jobs, desc=f"simulating CASME II ({size})", unit="clip", disable=not progress)):
+    for k, (s, i, subject, name) in enumerate(progress_bar(jobs, desc=f"simulating CASME II ({size})", unit="clip", disable=not progress)):
         rows.append(_write_clip(out, filmer, spec, seed, s, i, subject, name, emotions[k]))
     table = pd.DataFrame([list(HEADER)] + rows, dtype=object)
     write_xlsx(out / CODING_FILE, table, header=False)

@@ -50,9 +50,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from mer4d.core.errors import DataError
+from mer4d.core.progress import progress_bar
 from mer4d.synth.catalog import draw_emotion_aus
 from mer4d.synth.face import LANDMARK_NAMES
 from mer4d.synth.writers.clips2d import Clip2D, FaceFilmer
@@ -158,7 +158,7 @@ def write_casme3(out: Path, *, size: str = "quick", seed: int = 0, progress: boo
     jobs = _plan(key, spec, seed, size)
     filmer = FaceFilmer(seed, spec.size_px, color=True)
     rows = []
-    for job in tqdm(jobs, desc=f"simulating CAS(ME)^3 Part {key} ({size})", unit="clip", disable=not progress):
+    for job in progress_bar(jobs, desc=f"simulating CAS(ME)^3 Part {key} ({size})", unit="clip", disable=not progress):
         rows.append(_write_clip(out, key, filmer, spec, seed, job))
     if key == "A":
         rows.sort(key=lambda r: (r[0], r[1], int(r[2])))  # the release sorts by Subject text, then video and onset
@@ -168,7 +168,7 @@ def write_casme3(out: Path, *, size: str = "quick", seed: int = 0, progress: boo
     macro_jobs = _plan_macro(spec, seed, jobs) if key == "A" else []
     if macro_jobs:  # after every ME, from their own generators: the ME clips and sheet are the bytes they were without macro clips
         macro_rows = [_write_macro_clip(out, filmer, spec, seed, job)
-                      for job in tqdm(macro_jobs, desc=f"simulating CAS(ME)^3 Part A macro-expressions ({size})", unit="clip", disable=not progress)]
+                      for job in progress_bar(macro_jobs, desc=f"simulating CAS(ME)^3 Part A macro-expressions ({size})", unit="clip", disable=not progress)]
         macro_rows.sort(key=lambda r: (r[0], r[1], r[2]))
         write_xlsx(out / MACRO_FILE, pd.DataFrame([list(MACRO_HEADER)] + macro_rows, dtype=object), header=False, sheet_name=MACRO_SHEET)
     return out

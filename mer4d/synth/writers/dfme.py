@@ -37,9 +37,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from mer4d.core.errors import DataError
+from mer4d.core.progress import progress_bar
 from mer4d.synth.writers.clips2d import FaceFilmer
 from mer4d.synth.writers.files import write_xlsx
 
@@ -97,7 +97,7 @@ def write_dfme(out: Path, *, size: str = "quick", seed: int = 0, progress: bool 
     filmer = FaceFilmer(seed, spec.size_px, color=True)
     plan = _plan(spec, seed)
     (out / ANNOTATION_FOLDER).mkdir(parents=True, exist_ok=True)
-    bar = tqdm(total=sum(len(clips) for _, clips in plan), desc=f"simulating DFME ({size})", unit="clip", disable=not progress)
+    bar = progress_bar(total=sum(len(clips) for _, clips in plan), desc=f"simulating DFME ({size})", unit="clip", disable=not progress)
     for sheet, clips in plan:
         file_name, frames_name = SHEETS[sheet]
         tree = out / frames_name / frames_name

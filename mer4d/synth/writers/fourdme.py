@@ -22,10 +22,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from mer4d.core.containers import MeshSeq
 from mer4d.core.errors import DataError
+from mer4d.core.progress import progress_bar
 from mer4d.data.readers.landmarks import LANDMARK_COLUMNS, LANDMARK_FILE
 from mer4d.geometry.template import LANDMARK_NAMES
 from mer4d.labels.au_emotion import FOURDME_EMOTIONS, EmotionRules, emotions_from_aus, format_emotions, fourdme_rules
@@ -164,7 +164,7 @@ def write_fourdme(
     rows: dict[str, list[dict]] = {"micro": [], "macro": []}
     jobs = [(s, kind, i) for s in range(n_subjects) for kind, count in (("micro", spec.micro_per_subject), ("macro", spec.macro_per_subject)) for i in range(count)]
     subjects_made: dict[int, SubjectMesh] = {}
-    for s, kind, i in tqdm(jobs, desc=f"simulating 4DME ({size})", unit="clip", disable=not progress):
+    for s, kind, i in progress_bar(jobs, desc=f"simulating 4DME ({size})", unit="clip", disable=not progress):
         if s not in subjects_made:
             subjects_made[s] = SubjectMesh.build(simulated_face(seed, s, size), spec.mesh_stride)
         row = _write_clip(out, subjects_made[s], s, kind, i, spec, seed, renderer, gray_rig, kinect_rig, rules, unilateral)

@@ -26,9 +26,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from mer4d.core.errors import DataError
+from mer4d.core.progress import progress_bar
 from mer4d.synth.catalog import draw_emotion_aus
 from mer4d.synth.writers.clips2d import FaceFilmer
 from mer4d.synth.writers.files import write_xlsx
@@ -118,7 +118,7 @@ def write_mmew(out: Path, *, size: str = "quick", seed: int = 0, progress: bool 
     out.mkdir(parents=True, exist_ok=True)
     filmer = FaceFilmer(seed, spec.size_px, color=True, face_resolution=spec.face)
     rows = [list(HEADER)]
-    for k, clip in enumerate(tqdm(plan_clips(spec, seed), desc=f"simulating MMEW ({size})", unit="clip", disable=not progress)):
+    for k, clip in enumerate(progress_bar(plan_clips(spec, seed), desc=f"simulating MMEW ({size})", unit="clip", disable=not progress)):
         rng = np.random.default_rng([seed, clip.subject_index, k])
         aus = draw_emotion_aus(rng, clip.emotion)
         film = filmer.film(clip.subject_index, aus, FPS, rng, "micro")

@@ -26,9 +26,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from mer4d.core.errors import DataError
+from mer4d.core.progress import progress_bar
 from mer4d.synth.catalog import draw_emotion_aus
 from mer4d.synth.writers.clips2d import FaceFilmer, subject_plan
 from mer4d.synth.writers.files import write_xlsx
@@ -117,7 +117,7 @@ def write_samm(out: Path, *, size: str = "quick", seed: int = 0, progress: bool 
     else:
         jobs, emotions = _listed_jobs(clips)
     rows = []
-    for k, (s, subject, name) in enumerate(tqdm(jobs, desc=f"simulating SAMM ({size})", unit="clip", disable=not progress)):
+    for k, (s, subject, name) in enumerate(progress_bar(jobs, desc=f"simulating SAMM ({size})", unit="clip", disable=not progress)):
         rows.append(_write_clip(out / TREES[frames], filmer, seed, s, subject, name, emotions[k], frames == "raw"))
     write_xlsx(out / LABEL_FILE, sheet_table(rows), header=False, sheet_name=SHEET)
     return out

@@ -31,9 +31,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from mer4d.core.errors import DataError
+from mer4d.core.progress import progress_bar
 from mer4d.synth.catalog import draw_emotion_aus
 from mer4d.synth.writers.clips2d import FaceFilmer
 from mer4d.synth.writers.files import write_xlsx
@@ -116,7 +116,7 @@ def write_smic(out: Path, *, size: str = "quick", seed: int = 0, progress: bool 
     filmer = FaceFilmer(seed, size_px or spec.size_px, color=camera != "NIR", face_resolution=spec.face)
     starts = {n: LONG_NUMBERS.get(n, int(np.random.default_rng([seed, n, 7]).integers(30_000, 300_000))) for n in numbers}
     rows = []
-    for k, (n, emotion, name) in enumerate(tqdm(plan, desc=f"simulating SMIC-{camera} ({size})", unit="clip", disable=not progress)):
+    for k, (n, emotion, name) in enumerate(progress_bar(plan, desc=f"simulating SMIC-{camera} ({size})", unit="clip", disable=not progress)):
         rng = np.random.default_rng([seed, n, k])
         clip = filmer.film(numbers.index(n), draw_emotion_aus(rng, emotion), FPS[camera], rng)
         onset = starts[n] = starts[n] + int(rng.integers(300, 20_000))
