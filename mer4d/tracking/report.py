@@ -62,7 +62,9 @@ def latest_runs(uri: str | None = None, experiments: list[str] | None = None, pe
 
 
 EVIDENCE_KEYS = ("acc", "uf1", "uar", "macro_f1", "macro_acc")
-EVIDENCE_METRICS = ("n_seeds", *(f"{k}_{part}" for k in EVIDENCE_KEYS for part in ("sd", "ci_low", "ci_high")))
+CEILINGS = ("ceiling_views_macro_f1", "ceiling_motion_macro_f1", "ceiling_label_macro_f1")  # mer4d.train.ceilings, tightest first
+EVIDENCE_METRICS = ("n_seeds", *(f"{k}_{part}" for k in EVIDENCE_KEYS for part in ("sd", "ci_low", "ci_high")), *CEILINGS)
+CONTROL = "control=shuffled"  # the variant token of a shuffled-label control run
 """Pass as ``latest_runs(metrics=EVIDENCE_METRICS)`` for :func:`evidence_table`."""
 CI_COLUMNS = {"uf1": "UF1 95% CI", "macro_f1": "macro F1 95% CI"}
 
@@ -90,7 +92,7 @@ def evidence_table(runs: pd.DataFrame) -> pd.DataFrame:
     evidence metric columns removed. Runs logged before intervals existed show an empty interval."""
     if runs.empty:
         return runs
-    out = runs.copy()
+    out = bracketed(runs)
     n_seeds = out["n_seeds"] if "n_seeds" in out else pd.Series([None] * len(out), index=out.index)
     for key in EVIDENCE_KEYS:
         label = COLUMNS[key]
@@ -103,6 +105,34 @@ def evidence_table(runs: pd.DataFrame) -> pd.DataFrame:
             ci = [interval_cell(lo, hi) for lo, hi in zip(out[f"{key}_ci_low"], out[f"{key}_ci_high"], strict=True)]
             out.insert(out.columns.get_loc(label) + 1, CI_COLUMNS[key], pd.Series(ci, index=out.index, dtype=object))
     return out.drop(columns=[c for c in EVIDENCE_METRICS if c in out])
+
+
+def _headline(row: pd.Series) -> str:
+    return "UF1" if "UF1" in row and pd.notna(row["UF1"]) else "macro F1"
+
+
+def bracketed(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` with each method between its control and its ceiling: a ``shuffled control`` column (the
+    headline of the same recipe, profile and variant run with ``--control shuffled``) and a ``ceiling``
+    column (the tightest ceiling the run logged: what its views can see, else its motion, else its labels)."""
+    out = runs.copy()
+
+    def group(row, variant: str) -> tuple:
+        return row["experiment"], row["recipe"], row["profile"], " ".join(t for t in variant.split() if t != CONTROL)
+
+    controls = {group(row, row["variant"]): row for _, row in out.iterrows() if CONTROL in row["variant"].split()}
+    cells = []
+    for _, row in out.iterrows():
+        control = None if CONTROL in row["variant"].split() else controls.get(group(row, row["variant"]))
+        if control is None:
+            cells.append(float("nan"))
+            continue
+        key = "uf1" if _headline(control) == "UF1" else "macro_f1"
+        cells.append(seeds_cell(control[_headline(control)], control.get(f"{key}_sd"), control.get("n_seeds")))
+    out["shuffled control"] = pd.Series(cells, index=out.index, dtype=object)
+    present = [c for c in CEILINGS if c in out]
+    out["ceiling"] = out[present].bfill(axis=1).iloc[:, 0] if present else float("nan")
+    return out
 
 
 def markdown_table(table: pd.DataFrame) -> str:
