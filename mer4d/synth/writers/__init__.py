@@ -23,7 +23,7 @@ def _lazy(module: str) -> Callable[..., Path]:
 
 
 # Bump when the simulator's output changes, so cached datasets are regenerated.
-SIMULATOR_VERSION = 7  # 7: 4DME sheets carry the planted AU amplitudes (planted_mm), quick size 24 x 15 clips; 4: frames rendered by the rasteriser (float-rounding differences from the ray caster); 5: CAS(ME)^3 Part A
+SIMULATOR_VERSION = 7  # 7: 4DME sheets carry the planted AU amplitudes (planted_mm), quick size 24 subjects x 12 micro clips; 4: frames rendered by the rasteriser (float-rounding differences from the ray caster); 5: CAS(ME)^3 Part A
 # also writes macro-expression clips and their MaE sheet (its micro clips and ME sheet are byte-identical to v4's); 6: 4DME labels
 # from the paper's Table 4 and rules (static AUs count), a new 4DME AU catalog drawn before the event (so every 4DME clip
 # differs from v5's), and the 4DME options label_rules and unilateral

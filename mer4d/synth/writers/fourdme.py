@@ -53,7 +53,7 @@ class SizeSpec:
 
 
 SIZES = {
-    "quick": SizeSpec(12, 10, 1, "quick", 2, 128, 96, False),
+    "quick": SizeSpec(24, 12, 1, "quick", 2, 128, 96, False),  # 288 micro clips: at 120 the 4D model barely learned (docs/evaluation.md)
     "full": SizeSpec(40, 7, 2, "full", 1, 320, 192, True),
 }
 GRAY_VIEW = dict(name="gray", projection="orthographic", extent_mm=180.0, distance_mm=600.0, target=(0.0, 20.0, 0.0))
