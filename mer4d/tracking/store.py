@@ -20,7 +20,8 @@ WORKFLOW_QUERY = "workflowType=machine_learning"
 # Share button writes, named by ?viewStateShareKey=) opens it with the pooled scores as columns.
 VIEW_KEY = "mer4d"
 VIEW_TAG = f"mlflow.sharedViewState.{VIEW_KEY}"
-VIEW_METRICS = ("acc", "uf1", "uar", "fold_mean_uf1", "macro_f1", "macro_acc")
+VIEW_METRICS = ("acc", "uf1", "uf1_sd", "uf1_ci_low", "uf1_ci_high", "uar", "fold_mean_uf1",
+                "macro_f1", "macro_f1_sd", "macro_f1_ci_low", "macro_f1_ci_high", "macro_acc", "n_seeds")  # scores with their spread
 
 
 def view_state() -> str:
@@ -31,9 +32,10 @@ def view_state() -> str:
 
 
 def experiment_tags(present: dict[str, str]) -> dict[str, str]:
-    """The tags every mer4d experiment carries that ``present`` (its current tags) lacks."""
+    """The tags every mer4d experiment carries that ``present`` (its current tags) lacks; mer4d's own
+    shared view is brought up to date too (a user's choice of experiment kind is left alone)."""
     wanted = {EXPERIMENT_KIND_TAG: EXPERIMENT_KIND, VIEW_TAG: view_state()}
-    return {k: v for k, v in wanted.items() if k not in present}
+    return {k: v for k, v in wanted.items() if k not in present or (k == VIEW_TAG and present[k] != v)}
 
 
 def tracking_uri(recipe_uri: str | None = None) -> str:

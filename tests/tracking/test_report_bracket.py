@@ -28,3 +28,15 @@ def test_control_and_ceiling_columns():
     assert out.loc["model.params.views=[1]", "ceiling"] == 0.86  # only the motion ceiling logged
     assert out.loc["", "macro F1"] == "0.520 ± 0.020 (3 seeds)"
     assert "ceiling_views_macro_f1" not in out
+
+
+def test_the_shared_view_shows_the_spread_and_is_kept_up_to_date():
+    import json
+
+    from mer4d.tracking.store import EXPERIMENT_KIND_TAG, VIEW_TAG, experiment_tags, view_state
+
+    columns = json.loads(view_state())["selectedColumns"]
+    assert {"metrics.`macro_f1_sd`", "metrics.`macro_f1_ci_low`", "metrics.`n_seeds`"} <= set(columns)
+    stale = experiment_tags({EXPERIMENT_KIND_TAG: "genai_development", VIEW_TAG: '{"selectedColumns": []}'})
+    assert stale == {VIEW_TAG: view_state()}  # our view refreshed, the user's experiment kind left alone
+    assert experiment_tags({EXPERIMENT_KIND_TAG: "x", VIEW_TAG: view_state()}) == {}
