@@ -50,8 +50,8 @@ BREAKS: tuple[Break, ...] = (
     Break(
         "early stopping on the test fold",
         "mer4d/train/runner.py",
-        "val_set=None if val_pos is None else ClipSet(corpus, val_pos, targets, au_targets),",
-        "val_set=None if val_pos is None else ClipSet(corpus, fold.test, targets, au_targets),",
+        "val_set=None if val_pos is None else ClipSet(corpus, val_pos, fit_targets, au_targets),",
+        "val_set=None if val_pos is None else ClipSet(corpus, fold.test, fit_targets, au_targets),",
         "test_deep_fold_stages_touch_only_their_clips",
     ),
     Break(
@@ -64,8 +64,8 @@ BREAKS: tuple[Break, ...] = (
     Break(
         "training on the test clips too",
         "mer4d/train/runner.py",
-        "ClipSet(corpus, train_pos, targets, au_targets),",
-        "ClipSet(corpus, np.concatenate([train_pos, fold.test]), targets, au_targets),",
+        "ClipSet(corpus, train_pos, fit_targets, au_targets),",
+        "ClipSet(corpus, np.concatenate([train_pos, fold.test]), fit_targets, au_targets),",
         "test_deep_fold_stages_touch_only_their_clips",
     ),
     Break(

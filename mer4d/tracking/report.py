@@ -116,6 +116,11 @@ def bracketed(runs: pd.DataFrame) -> pd.DataFrame:
     headline of the same recipe, profile and variant run with ``--control shuffled``) and a ``ceiling``
     column (the tightest ceiling the run logged: what its views can see, else its motion, else its labels)."""
     out = runs.copy()
+    if not {"experiment", "recipe", "profile", "variant"} <= set(out.columns):  # not a latest_runs table: nothing to pair
+        out["shuffled control"] = float("nan")
+        present = [c for c in CEILINGS if c in out]
+        out["ceiling"] = out[present].bfill(axis=1).iloc[:, 0] if present else float("nan")
+        return out
 
     def group(row, variant: str) -> tuple:
         return row["experiment"], row["recipe"], row["profile"], " ".join(t for t in variant.split() if t != CONTROL)

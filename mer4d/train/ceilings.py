@@ -15,15 +15,19 @@ Each is the pooled macro F1 of those rule decisions against the labels, over the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
+from mer4d.core.errors import DataError
 from mer4d.labels.au_emotion import FOURDME_EMOTIONS, emotions_from_aus
-from mer4d.labels.aus import AUToken
+from mer4d.labels.aus import AUToken, parse_aus
 from mer4d.metrics.multilabel import multilabel_scores
 from mer4d.pipeline.planted import VISIBLE_COLUMN
+
+log = logging.getLogger(__name__)
 
 
 def _decide(aus: Iterable[list[AUToken]], classes: tuple[str, ...]) -> np.ndarray:
@@ -37,14 +41,18 @@ def ceiling_metrics(index: pd.DataFrame, targets: np.ndarray, classes: tuple[str
     if task != "emotion_multilabel" or not set(classes) <= set(FOURDME_EMOTIONS) or "aus" not in index or len(index) == 0:
         return {}
     static = index["aus_static"] if "aus_static" in index else [[] for _ in range(len(index))]
-    active = [[AUToken(c) for c in row] for row in index["aus"]]
-    held = [[AUToken(c, static=True) for c in row] for row in static]
+    try:  # AU codes as the Index holds them (a bare "4" reads as AU4)
+        active = [parse_aus("+".join(row)) if len(row) else [] for row in index["aus"]]
+        held = [[AUToken(t.code, static=True) for t in parse_aus("+".join(row))] if len(row) else [] for row in static]
+    except DataError as exc:
+        log.warning(f"no ceilings for this run: an AU code of the Index does not parse ({exc})")
+        return {}
     names = list(classes)
     out = {
         "ceiling_label_macro_f1": multilabel_scores(targets, _decide([a + h for a, h in zip(active, held, strict=True)], classes), names)["macro_f1"],
         "ceiling_motion_macro_f1": multilabel_scores(targets, _decide(active, classes), names)["macro_f1"],
     }
     if VISIBLE_COLUMN in index and views:
-        seen = [[AUToken(c) for c in sorted({c for v in views for c in per_view.get(v, ())})] for per_view in index[VISIBLE_COLUMN]]
+        seen = [parse_aus("+".join(sorted({c for v in views for c in per_view.get(v, ())}))) for per_view in index[VISIBLE_COLUMN]]
         out["ceiling_views_macro_f1"] = multilabel_scores(targets, _decide(seen, classes), names)["macro_f1"]
     return out
