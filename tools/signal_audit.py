@@ -30,7 +30,7 @@ from mer4d.metrics.multilabel import multilabel_scores
 from mer4d.pipeline import load_corpus
 from mer4d.recipes import load_recipe
 from mer4d.train.runner import build_folds
-from mer4d.train.targets import encode_targets
+from mer4d.train.targets import detection_au, encode_targets
 
 
 def probe(features: np.ndarray, targets: np.ndarray, folds, c: float) -> float:
@@ -53,11 +53,12 @@ def probe(features: np.ndarray, targets: np.ndarray, folds, c: float) -> float:
 
 
 def au_multi_hot(index, static: bool) -> np.ndarray:
-    codes = sorted({a.lstrip("LR").replace("AU", "") for row in index["aus"] for a in row} | {a.lstrip("LR").replace("AU", "") for row in index["aus_static"] for a in row})
+    """(N, A) multi-hot of the AUs of each clip, sides merged; ``static`` adds the held ``(k)`` AUs."""
+    rows = [[detection_au(a) for a in [*active, *(held if static else [])]] for active, held in zip(index["aus"], index["aus_static"], strict=True)]
+    codes = sorted({a for row in rows for a in row})
     out = np.zeros((len(index), len(codes)), np.float32)
-    for i, (active, held) in enumerate(zip(index["aus"], index["aus_static"], strict=True)):
-        for a in [*active, *(held if static else [])]:
-            out[i, codes.index(a.lstrip("LR").replace("AU", ""))] = 1.0
+    for i, row in enumerate(rows):
+        out[i, [codes.index(a) for a in row]] = 1.0
     return out
 
 

@@ -16,6 +16,7 @@ set an upper bound (the *view ceiling*), which a method should stay below.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -30,6 +31,7 @@ FACING_COS = 0.1  # a vertex faces the view when its normal is within ~84 degree
 CROP_MARGIN = 1.04  # each view is cut to its face box plus this margin (preprocess.mesh_views._face_box)
 
 
+@functools.lru_cache(maxsize=64)  # a subject's clips share one face (FaceModel hashes by identity)
 def vertex_normals(face: FaceModel) -> np.ndarray:
     """(N, 3) unit outward normals of the neutral mesh (area-weighted face normals)."""
     v, f = face.mesh.vertices.astype(np.float64), face.mesh.faces
@@ -37,7 +39,9 @@ def vertex_normals(face: FaceModel) -> np.ndarray:
     out = np.zeros_like(v)
     for k in range(3):
         np.add.at(out, f[:, k], n)
-    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+    out.setflags(write=False)  # shared by every caller through the cache
+    return out
 
 
 def view_axes(name: str, yaw_deg: float) -> np.ndarray:

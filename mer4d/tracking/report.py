@@ -116,27 +116,26 @@ def bracketed(runs: pd.DataFrame) -> pd.DataFrame:
     headline of the same recipe, profile and variant run with ``--control shuffled``) and a ``ceiling``
     column (the tightest ceiling the run logged: what its views can see, else its motion, else its labels)."""
     out = runs.copy()
+    present = [c for c in CEILINGS if c in out]
+    out["ceiling"] = out[present].bfill(axis=1).iloc[:, 0] if present else float("nan")
+    out["shuffled control"] = float("nan")
     if not {"experiment", "recipe", "profile", "variant"} <= set(out.columns):  # not a latest_runs table: nothing to pair
-        out["shuffled control"] = float("nan")
-        present = [c for c in CEILINGS if c in out]
-        out["ceiling"] = out[present].bfill(axis=1).iloc[:, 0] if present else float("nan")
         return out
 
-    def group(row, variant: str) -> tuple:
-        return row["experiment"], row["recipe"], row["profile"], " ".join(t for t in variant.split() if t != CONTROL)
+    def group(row) -> tuple:
+        return row["experiment"], row["recipe"], row["profile"], " ".join(t for t in row["variant"].split() if t != CONTROL)
 
-    controls = {group(row, row["variant"]): row for _, row in out.iterrows() if CONTROL in row["variant"].split()}
+    is_control = out["variant"].map(lambda v: CONTROL in v.split())
+    controls = {group(row): row for _, row in out[is_control].iterrows()}
     cells = []
     for _, row in out.iterrows():
-        control = None if CONTROL in row["variant"].split() else controls.get(group(row, row["variant"]))
+        control = None if CONTROL in row["variant"].split() else controls.get(group(row))
         if control is None:
             cells.append(float("nan"))
             continue
         key = "uf1" if _headline(control) == "UF1" else "macro_f1"
         cells.append(seeds_cell(control[_headline(control)], control.get(f"{key}_sd"), control.get("n_seeds")))
     out["shuffled control"] = pd.Series(cells, index=out.index, dtype=object)
-    present = [c for c in CEILINGS if c in out]
-    out["ceiling"] = out[present].bfill(axis=1).iloc[:, 0] if present else float("nan")
     return out
 
 

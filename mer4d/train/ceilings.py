@@ -31,9 +31,9 @@ log = logging.getLogger(__name__)
 
 
 def _decide(aus: Iterable[list[AUToken]], classes: tuple[str, ...]) -> np.ndarray:
-    out = np.zeros((0, len(classes)), np.float32)
+    """(N, K) multi-hot of the rule table's decision for each clip's AUs."""
     rows = [[float(c in emotions_from_aus(tokens)) for c in classes] for tokens in aus]
-    return np.asarray(rows, np.float32) if rows else out
+    return np.asarray(rows, np.float32).reshape(len(rows), len(classes))
 
 
 def ceiling_metrics(index: pd.DataFrame, targets: np.ndarray, classes: tuple[str, ...], task: str, views: tuple[str, ...] | None = None) -> dict[str, float]:
@@ -52,7 +52,7 @@ def ceiling_metrics(index: pd.DataFrame, targets: np.ndarray, classes: tuple[str
         "ceiling_label_macro_f1": multilabel_scores(targets, _decide([a + h for a, h in zip(active, held, strict=True)], classes), names)["macro_f1"],
         "ceiling_motion_macro_f1": multilabel_scores(targets, _decide(active, classes), names)["macro_f1"],
     }
-    if VISIBLE_COLUMN in index and views:
-        seen = [parse_aus("+".join(sorted({c for v in views for c in per_view.get(v, ())}))) for per_view in index[VISIBLE_COLUMN]]
+    if VISIBLE_COLUMN in index:  # views None: every view the Index was rendered for
+        seen = [parse_aus("+".join(sorted({c for v in (views or per_view) for c in per_view.get(v, ())}))) for per_view in index[VISIBLE_COLUMN]]
         out["ceiling_views_macro_f1"] = multilabel_scores(targets, _decide(seen, classes), names)["macro_f1"]
     return out

@@ -193,13 +193,11 @@ def run_fold(
     return FoldOutcome(number=number, name=fold.name, table=table, metrics=metrics, epochs_run=epochs_run)
 
 
-def seen_views(recipe: Recipe) -> tuple[str, ...]:
-    """The rendered views the model reads: ``model.params.views`` picks some of ``render.views`` by position (single-view CCDN)."""
-    views = tuple(recipe.render.views)
+def seen_views(recipe: Recipe) -> tuple[str, ...] | None:
+    """The rendered views the model reads when ``model.params.views`` picks some of ``render.views`` by
+    position (single-view CCDN); None: every view the data holds."""
     picked = recipe.model.params.get("views")
-    if recipe.dataset.modality != "mesh":
-        return ("front",)
-    return tuple(views[i] for i in picked) if isinstance(picked, list | tuple) else views
+    return tuple(recipe.render.views[i] for i in picked) if isinstance(picked, list | tuple) else None
 
 
 def run_protocol(recipe: Recipe, corpus: Corpus, tracker: Tracker, progress: bool = True, pretrained: Pretrained | None = None) -> ProtocolResult:
