@@ -143,6 +143,10 @@ class CCDN(nn.Module):
         self.in_channels = in_channels
         self.channels = channels
         self.views = _check_views(views, in_channels)
+        if shared and len(set(self.views)) != len(self.views):
+            # With shared weights a repeated view is the same network twice: no ensemble, just a bug.
+            raise RecipeError(f"ccdn: views repeats an index ({list(self.views)}) with shared=true, so the repeats compute identical logits; "
+                              "set shared=false for a same-view ensemble (one branch per entry) or list each view once")
         self.shared = shared
         self.fusion = fusion
         self.multilabel = multilabel
@@ -226,8 +230,6 @@ def _check_views(views: object, n_views: int) -> tuple[int, ...]:
                 f"ccdn: views holds {v!r}, but the data has {n_views} view(s): indices must be integers in 0..{n_views - 1} "
                 "(the order of the recipe's render.views)"
             )
-    if len(set(views)) != len(views):
-        raise RecipeError(f"ccdn: views repeats an index: {list(views)}")
     return tuple(views)
 
 

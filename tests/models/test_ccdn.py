@@ -144,6 +144,19 @@ def test_single_view_variant_is_that_views_branch(fusion):
     assert model.num_features == model.branches[0].num_features
 
 
+def test_a_repeated_view_is_a_same_view_ensemble():
+    # views=[1, 1, 1]: three independently initialised branches on the front view, the
+    # same-capacity baseline that separates ensembling from seeing other views.
+    model = _model(views=[1, 1, 1]).eval()
+    assert len(model.branches) == 3
+    x = _views()
+    with torch.no_grad():
+        _, per_view = model(x, return_views=True)
+        for v in range(3):
+            torch.testing.assert_close(per_view[:, v], model.branches[v](x[:, 1]))
+    assert not torch.allclose(per_view[:, 0], per_view[:, 1])
+
+
 def test_shared_uses_one_network_for_every_view():
     model = _model(shared=True).eval()
     assert len(model.branches) == 1
@@ -198,8 +211,8 @@ def test_wrong_inputs_say_expected_and_found():
 def test_rejects_bad_parameters():
     with pytest.raises(Mer4dError, match=r"indices must be integers in 0\.\.2"):
         _model(views=[3])
-    with pytest.raises(Mer4dError, match="repeats"):
-        _model(views=[0, 0])
+    with pytest.raises(Mer4dError, match="repeats an index .* shared=true"):
+        _model(views=[0, 0], shared=True)
     with pytest.raises(Mer4dError, match="non-empty list"):
         _model(views=[])
     with pytest.raises(Mer4dError, match="views holds 'front'"):
