@@ -4,8 +4,11 @@ Both runs' pooled predictions (``predictions.csv`` on the run; a repeats run's h
 with a ``seed`` column) must cover the same clips (and, for repeats runs, the same seeds): clip c of
 seed s of A is paired with clip c of seed s of B. Two numbers answer the question:
 
-- a paired sign-flip permutation test (:mod:`mer4d.metrics.paired`, 10 000 permutations, seeded)
-  on a per-clip score: 1/0 correctness for single-label tasks; for multi-label tasks the clip's
+- a paired permutation test of the headline metric itself (UF1, or macro F1;
+  :func:`mer4d.metrics.paired.paired_metric_permutation_test`, 10 000 permutations, seeded): each
+  permutation swaps A's and B's predictions of whole subjects and recomputes both runs' metric.
+  The verdict reads this test, so it and the interval below speak of the same number;
+- the same subject swaps as a sign-flip test on a per-clip score (:func:`~mer4d.metrics.paired.paired_permutation_test`): 1/0 correctness for single-label tasks; for multi-label tasks the clip's
   mean label accuracy (the share of its K labels predicted right; its mean over clips is macro
   accuracy; chosen over exact match, which is 0 for nearly every clip of a hard multi-label task
   and so tests almost nothing). Signs flip per subject, all its clips and seeds together;
@@ -24,7 +27,7 @@ import pandas as pd
 
 from mer4d.core.errors import TrackingError
 from mer4d.metrics import bootstrap
-from mer4d.metrics.paired import PERMUTATIONS, PermutationResult, paired_permutation_test
+from mer4d.metrics.paired import PERMUTATIONS, PermutationResult, paired_metric_permutation_test, paired_permutation_test
 from mer4d.tracking.store import open_client, tracking_uri
 from mer4d.train.evidence import table_counts
 from mer4d.train.targets import MULTILABEL_TASKS, table_metrics
@@ -52,8 +55,9 @@ class Comparison:
     value_b: float
     difference: float
     ci: tuple[float, float]
-    test: PermutationResult
-    per_clip: str  # what the permutation test compares per clip
+    test: PermutationResult  # the per-clip score's sign-flip test
+    per_clip: str  # what that test compares per clip
+    metric_test: PermutationResult  # the headline metric's subject-swap test, which the verdict reads
 
 
 def resolve_run(client, text: str):
@@ -161,8 +165,9 @@ def compare_predictions(a: RunPredictions, b: RunPredictions, permutations: int 
     rep_a = bootstrap.replicates(counts[: len(seeds)], score, draws)[headline]
     rep_b = bootstrap.replicates(counts[len(seeds):], score, draws)[headline]
     ci = bootstrap.percentile_interval(rep_a - rep_b)
+    metric_test = paired_metric_permutation_test(counts[: len(seeds)], counts[len(seeds):], score, headline, len(table_a), permutations, seed)
     per_clip = "per-clip mean label accuracy" if multilabel else "per-clip correctness"
-    return Comparison(a, b, headline, value_a, value_b, value_a - value_b, ci, test, per_clip)
+    return Comparison(a, b, headline, value_a, value_b, value_a - value_b, ci, test, per_clip, metric_test)
 
 
 def compare_runs(run_a: str, run_b: str, uri: str | None = None, permutations: int = PERMUTATIONS) -> Comparison:
@@ -174,11 +179,12 @@ def compare_runs(run_a: str, run_b: str, uri: str | None = None, permutations: i
 
 
 def verdict(c: Comparison, alpha: float = ALPHA) -> str:
-    t = c.test
+    t = c.metric_test
+    label = "UF1" if c.headline == "uf1" else "macro F1"
     if t.p_value >= alpha or t.observed == 0:
-        return f"no significant difference (p={t.p_value:.3g} >= {alpha})"
+        return f"no significant difference in {label} (p={t.p_value:.3g} >= {alpha})"
     winner, loser = ("A", "B") if t.observed > 0 else ("B", "A")
-    return f"{winner} beats {loser} at p={t.p_value:.3g} ({c.per_clip})"
+    return f"{winner} beats {loser} in {label} at p={t.p_value:.3g}"
 
 
 def comparison_lines(c: Comparison) -> list[str]:
@@ -189,6 +195,7 @@ def comparison_lines(c: Comparison) -> list[str]:
         f"A {c.a.run_id[:8]}  {c.a.name}: {label} {c.value_a:.4f}",
         f"B {c.b.run_id[:8]}  {c.b.name}: {label} {c.value_b:.4f}",
         f"{label} A - B = {c.difference:+.4f}, 95% CI [{c.ci[0]:+.4f}, {c.ci[1]:+.4f}] (paired subject bootstrap, mean over seeds)",
+        f"{label} paired permutation test (A and B swapped per subject, {c.metric_test.permutations} permutations): p = {c.metric_test.p_value:.4g}",
         f"{c.per_clip} A - B = {t.observed:+.4f}; paired permutation test (signs flipped per subject, {t.permutations} permutations): p = {t.p_value:.4g}",
         f"on {t.clips // max(1, (len(c.a.seeds) if c.a.seeds else 1))} clips of {t.clusters} subjects, {seeds}",
         verdict(c),

@@ -36,3 +36,58 @@ def test_a_clear_difference_gives_a_small_p():
     result = paired_permutation_test(a - b, clusters)
     assert result.observed > 0.4 and result.p_value < 0.001
     assert paired_permutation_test(a - b, clusters).p_value == result.p_value  # seeded
+
+
+def _macro_f1(truth: np.ndarray, pred: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(truth, pred, average="macro", zero_division=0))
+
+
+def test_the_metric_test_equals_a_naive_loop_that_swaps_subjects_and_rescores():
+    # Two seeds of multi-label predictions of A and B on 6 subjects x 5 clips x 3 labels; each
+    # permutation swaps whole subjects (both seeds) and recomputes macro F1 with sklearn.
+    from mer4d.metrics import bootstrap
+    from mer4d.metrics.paired import cluster_swaps, paired_metric_permutation_test
+
+    rng = np.random.default_rng(4)
+    subjects = np.repeat(np.arange(6), 5)
+    truth = rng.random((30, 3)) < 0.4
+    seeds_a = [np.where(rng.random((30, 3)) < 0.75, truth, ~truth) for _ in range(2)]
+    seeds_b = [np.where(rng.random((30, 3)) < 0.6, truth, ~truth) for _ in range(2)]
+    counts = lambda p: bootstrap.multilabel_counts(truth, p, subjects, 6)  # noqa: E731
+    score = lambda t: bootstrap.multilabel_from_counts(t, 3)  # noqa: E731
+    result = paired_metric_permutation_test([counts(p) for p in seeds_a], [counts(p) for p in seeds_b], score, "macro_f1", 60, 200, seed=3)
+
+    def stat(pa, pb):
+        return np.mean([_macro_f1(truth, a) - _macro_f1(truth, b) for a, b in zip(pa, pb, strict=True)])
+
+    observed = stat(seeds_a, seeds_b)
+    extreme = 0
+    for row in cluster_swaps(6, 200, seed=3):
+        swapped = row[subjects].astype(bool)[:, None]
+        pa = [np.where(swapped, b, a) for a, b in zip(seeds_a, seeds_b, strict=True)]
+        pb = [np.where(swapped, a, b) for a, b in zip(seeds_a, seeds_b, strict=True)]
+        extreme += abs(stat(pa, pb)) >= abs(observed) - 1e-12
+    assert result.observed == pytest.approx(observed, abs=1e-12)
+    assert result.p_value == pytest.approx((1 + extreme) / 201)
+    assert (result.clips, result.clusters) == (60, 6)
+
+
+def test_the_metric_test_on_identical_and_clearly_different_runs():
+    from mer4d.metrics import bootstrap
+    from mer4d.metrics.paired import paired_metric_permutation_test
+
+    rng = np.random.default_rng(1)
+    subjects = np.repeat(np.arange(20), 6)
+    truth = rng.integers(0, 3, len(subjects))
+    good = np.where(rng.random(len(truth)) < 0.9, truth, (truth + 1) % 3)
+    bad = rng.integers(0, 3, len(truth))
+    counts = lambda p: bootstrap.single_label_counts(truth, p, 3, subjects, 20)  # noqa: E731
+    score = lambda t: bootstrap.single_label_from_counts(t, 3)  # noqa: E731
+    same = paired_metric_permutation_test([counts(good)], [counts(good)], score, "uf1", len(truth))
+    assert same.observed == 0 and same.p_value == 1.0
+    clear = paired_metric_permutation_test([counts(good)], [counts(bad)], score, "uf1", len(truth))
+    assert clear.observed > 0.4 and clear.p_value < 0.001
+    with pytest.raises(Exception, match="same non-zero number of seeds"):
+        paired_metric_permutation_test([counts(good)], [], score, "uf1", len(truth))

@@ -62,13 +62,14 @@ def test_repeats_layout_report_rows_and_compare(store, tmp_path):
     same = compare_runs(repeats.run_id[:8], control.run_id[:8])
     assert same.test.clips == len(table) and same.test.clusters == 3
     assert same.difference == pytest.approx(same.value_a - same.value_b) and same.ci[0] <= same.ci[1]
+    assert same.metric_test.observed == pytest.approx(same.difference, abs=1e-12)  # the verdict tests the reported difference
     with pytest.raises(TrackingError, match="repeats run.*single run"):
         compare_runs(repeats.run_id, single.run_id)
     with pytest.raises(TrackingError, match="same run"):
         compare_runs(repeats.run_id, repeats.run_id[:8])
     out = CliRunner().invoke(main, ["report", "--compare", repeats.run_id[:8], control.run_id[:8]])
     assert out.exit_code == 0, out.output
-    assert "95% CI" in out.output and "p = " in out.output and ("beats" in out.output or "no significant difference" in out.output)
+    assert "95% CI" in out.output and "p = " in out.output and ("beats" in out.output or "no significant difference in UF1" in out.output)
 
     with pytest.raises(TrackingError, match="repeats run.*not supported"):
         run(seeds=[0, 1], resume=repeats.run_id)
@@ -80,4 +81,4 @@ def test_compare_names_the_clips_that_differ(store):
     with pytest.raises(TrackingError, match="different clips: 0 only in A.*only in B|different clips: .* only in A"):
         compare_runs(a.run_id[:8], b.run_id[:8])
     identical = compare_runs(a.run_id, run().run_id)  # the same recipe and seed: the same predictions
-    assert identical.difference == 0 and identical.test.p_value == 1.0
+    assert identical.difference == 0 and identical.test.p_value == 1.0 and identical.metric_test.p_value == 1.0
