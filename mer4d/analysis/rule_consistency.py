@@ -108,7 +108,7 @@ def explain_decision(tokens: list[AUToken], rules: EmotionRules = FOURDME_PAPER_
         widest = [p for p in counted if not any(p < q for q in counted)]  # AU1+2, not also its part AU2
         evidence[emotion] = ", ".join(_name(p) for p in sorted(widest, key=sorted))
     said = "; ".join(f"{evidence[e]} -> {e}" for e in decision.matched)
-    overruled = f" ({', '.join(decision.overruled)} overruled: its AU is part of a combination)" if decision.overruled else ""
+    overruled = _overruled(decision.overruled, present, rules)
     if decision.rule == RULE_MATCHED:
         reason = said + overruled
     elif decision.rule == RULE_CONFLICT:
@@ -118,6 +118,16 @@ def explain_decision(tokens: list[AUToken], rules: EmotionRules = FOURDME_PAPER_
     else:
         reason = _no_decisive(present, rules) + overruled
     return decision.labels, decision.rule, reason
+
+
+def _overruled(emotions: tuple[str, ...], present: set[int], rules: EmotionRules) -> str:
+    """`` (Negative's AU1 is part of Surprise's AU1+2: the combination takes precedence)`` for each overruled emotion."""
+    parts = []
+    for emotion in emotions:
+        for p in (p for p in rules.decisive[emotion] if p <= present):
+            wider = next((f, q) for f, qs in rules.decisive.items() if f != emotion for q in qs if q <= present and p < q)
+            parts.append(f"{emotion}'s {_name(p)} is part of {wider[0]}'s {_name(wider[1])}")
+    return f" ({'; '.join(parts)}: the combination takes precedence)" if parts else ""
 
 
 def _no_decisive(present: set[int], rules: EmotionRules) -> str:
