@@ -29,7 +29,8 @@ def heatmap(table: pd.DataFrame, title: str, colorbar: str, fmt: str = "{:.0%}",
     for (i, j), value in np.ndenumerate(values):
         if value > 0:
             text = fmt.format(int(round(value))) if "d}" in fmt else fmt.format(value)
-            ax.text(j, i, text, ha="center", va="center", fontsize=6.5, color="white" if value < 0.55 * top else "black")
+            r, g, b, _ = image.cmap(image.norm(value))  # dark text on light cells, light on dark, whatever the colour map
+            ax.text(j, i, text, ha="center", va="center", fontsize=6.5, color="black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white")
     fig.colorbar(image, ax=ax, label=colorbar, fraction=0.04)
     fig.tight_layout()
     return fig

@@ -66,7 +66,6 @@ def log_analysis(record: AnalysisRecord, uri: str | None = None, experiment: str
 
     import matplotlib.pyplot as plt
 
-    from mer4d.tracking.artifacts import metric_batch
     from mer4d.tracking.provenance import git_state, package_versions
     from mer4d.tracking.store import experiment_id, open_client, tracking_uri
 
@@ -75,13 +74,10 @@ def log_analysis(record: AnalysisRecord, uri: str | None = None, experiment: str
     run = client.create_run(experiment_id(client, experiment, uri), tags={**_source_tags(record.kind), **record.tags}, run_name=record.name)
     run_id = run.info.run_id
     try:
-        from mlflow.entities import Param
-
-        items = [Param(k, str(v)[:6000]) for k, v in record.params.items()]
-        for start in range(0, len(items), 100):  # MLflow takes at most 100 params per batch
-            client.log_batch(run_id, params=items[start : start + 100])
-        if record.metrics:
-            client.log_batch(run_id, metrics=metric_batch(record.metrics))
+        for key, value in record.params.items():  # a handful: one call each keeps mlflow imports inside mer4d.tracking
+            client.log_param(run_id, key, str(value)[:6000])
+        for key, value in record.metrics.items():  # not tracking.artifacts.metric_batch: that module imports the trainer (torch)
+            client.log_metric(run_id, key, float(value))
         client.log_dict(run_id, {**git_state(), "packages": package_versions()}, "provenance.json")
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)

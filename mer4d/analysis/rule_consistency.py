@@ -32,6 +32,7 @@ import pandas as pd
 from mer4d.labels.au_emotion import (
     FOURDME_EMOTIONS,
     FOURDME_PAPER_RULES,
+    LABEL_ORDER,
     RULE_CONFLICT,
     RULE_MATCHED,
     RULE_TOO_MANY,
@@ -79,8 +80,12 @@ class Consistency:
     def crosstab(self) -> pd.DataFrame:
         """Dataset label (in 4DME classes) x the rules' label: clip counts (compared clips only)."""
         shown = self.clips[self.clips["verdict"] != NOT_COMPARED]
-        table = pd.crosstab(shown["as_4dme"], shown["rules"]).rename_axis(index="dataset label (4DME classes)", columns="rules' label")
-        return table
+        table = pd.crosstab(shown["as_4dme"], shown["rules"])
+        # the same labels on both axes, in 4DME label order (single classes first), so agreement is the diagonal
+        order = list(LABEL_ORDER)
+        labels = sorted(set(table.index) | set(table.columns), key=lambda t: (t.count("+"), [order.index(p) for p in t.split("+")]))
+        table = table.reindex(index=[x for x in labels if x in table.index], columns=labels, fill_value=0)
+        return table.rename_axis(index="dataset label (4DME classes)", columns="rules' label")
 
     def reasons(self, top: int | None = None) -> pd.DataFrame:
         """The disagreements grouped: dataset label, rules' label, reason, clips (most first)."""
