@@ -31,6 +31,8 @@ class LabelAnalysis:
 
 def analyze_labels(source: LabelSource, top: int = 5) -> LabelAnalysis:
     index = source.index
+    if "aus" not in index.columns:  # a scan that records no AUs at all: the same as a dataset coding none
+        index = index.assign(aus=[[] for _ in range(len(index))])
     shares = {view: au_share_table(index, view) for view in VIEWS}
     combinations = pd.concat([top_combinations(index, view, top).assign(view=view) for view in VIEWS], ignore_index=True)
     return LabelAnalysis(source, shares, combinations, rule_consistency(index, source.multilabel), top)
@@ -61,14 +63,15 @@ def labels_markdown(analysis: LabelAnalysis) -> str:
     out += [f"Note: {note}." for note in source.notes]
     out.append("")
     if not analysis.has_aus:
-        out += [f"_The Index of {source.spec.name} holds no AU codes, so there is no AU table and the rules see no AU (every clip -> Others)._", ""]
-    else:
-        out += _au_section(analysis, "merged", "AU occurrence per emotion, sides merged (L12, R12 -> AU12)")
-        out += _au_section(analysis, "sided", "AU occurrence per emotion, sides kept (AU12, L12, R12 apart)")
-        combos = analysis.combinations[analysis.combinations["view"] == "merged"]
-        rows = [[e, "; ".join(f"{r.combination} {_pct(r.share)} ({r.clips})" for r in part.itertuples())] for e, part in combos.groupby("emotion", sort=False)]
-        out += [f"### Most frequent AU combinations per emotion (the clip's whole AU set, sides merged; top {analysis.top})", "",
-                _table(rows, ["emotion", "combinations (share of the emotion's clips, clips)"]), ""]
+        out += [f"_The Index of {source.spec.name} holds no AU codes (the dataset codes none), so there is no AU table and no comparison with "
+                "the 4DME AU -> emotion rules._"]
+        return "\n".join(out)
+    out += _au_section(analysis, "merged", "AU occurrence per emotion, sides merged (L12, R12 -> AU12)")
+    out += _au_section(analysis, "sided", "AU occurrence per emotion, sides kept (AU12, L12, R12 apart)")
+    combos = analysis.combinations[analysis.combinations["view"] == "merged"]
+    rows = [[e, "; ".join(f"{r.combination} {_pct(r.share)} ({r.clips})" for r in part.itertuples())] for e, part in combos.groupby("emotion", sort=False)]
+    out += [f"### Most frequent AU combinations per emotion (the clip's whole AU set, sides merged; top {analysis.top})", "",
+            _table(rows, ["emotion", "combinations (share of the emotion's clips, clips)"]), ""]
     counts = c.counts().set_index("verdict")
     compared = int(counts["clips"].drop(NOT_COMPARED).sum())
     out += ["### Consistency with the 4DME AU -> emotion rules (4DME paper, Table 4 and its rules)", ""]
@@ -99,7 +102,7 @@ def labels_record(analysis: LabelAnalysis, markdown: str) -> AnalysisRecord:
 
     source, c = analysis.source, analysis.consistency
     counts = c.counts().set_index("verdict")
-    compared = int(counts["clips"].drop(NOT_COMPARED).sum())
+    compared = int(counts["clips"].drop(NOT_COMPARED).sum()) if analysis.has_aus else 0  # no AU codes: nothing to compare
     record = AnalysisRecord(
         kind="labels", name=f"labels {source.spec.name}",
         params={"dataset": source.spec.name, "source": "simulator" if source.simulated else "root", "origin": source.origin,
@@ -115,6 +118,8 @@ def labels_record(analysis: LabelAnalysis, markdown: str) -> AnalysisRecord:
     for view, table in analysis.shares.items():
         record.tables[f"au_share_{view}.csv"] = table
     record.tables["au_combinations.csv"] = analysis.combinations
+    if not analysis.has_aus:
+        return record
     record.tables["rule_consistency.csv"] = c.clips
     record.tables["rule_verdicts.csv"] = c.counts()
     record.tables["rule_disagreements.csv"] = c.reasons()
@@ -122,12 +127,11 @@ def labels_record(analysis: LabelAnalysis, markdown: str) -> AnalysisRecord:
     if not cross.empty:
         record.tables["rule_crosstab.csv"] = cross
         record.figures["rule_crosstab.png"] = heatmap(cross, f"{source.spec.name}: dataset label x 4DME rules' label", "clips", fmt="{:d}", cmap="Blues")
-    if analysis.has_aus:
-        for view in ("merged", "sided"):
-            full = analysis.shares[view]
-            shares = full.drop(index=ALL).drop(columns="n_clips")
-            shares.index = [f"{e} ({int(full.loc[e, 'n_clips'])})" for e in shares.index]
-            shares = shares.rename_axis(index="emotion (clips)", columns="AU")
-            record.figures[f"au_share_{view}.png"] = heatmap(shares, f"{source.spec.name}: share of each emotion's clips with the AU "
-                                                             f"({'sides merged' if view == 'merged' else 'sides kept'})", "share of clips", vmax=1.0)
+    for view in ("merged", "sided"):
+        full = analysis.shares[view]
+        shares = full.drop(index=ALL).drop(columns="n_clips")
+        shares.index = [f"{e} ({int(full.loc[e, 'n_clips'])})" for e in shares.index]
+        shares = shares.rename_axis(index="emotion (clips)", columns="AU")
+        record.figures[f"au_share_{view}.png"] = heatmap(shares, f"{source.spec.name}: share of each emotion's clips with the AU "
+                                                         f"({'sides merged' if view == 'merged' else 'sides kept'})", "share of clips", vmax=1.0)
     return record

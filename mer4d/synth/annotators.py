@@ -83,18 +83,27 @@ def annotator_table(clip_ids: Sequence[str], ratings: np.ndarray) -> pd.DataFram
     return pd.DataFrame({"clip_id": list(clip_ids), **columns})
 
 
-def write_annotators(root: Path, kind: str, raters: int, disagreement: float, seed: int) -> Path:
+def write_annotators(root: Path, kind: str, raters: int, disagreement: float, seed: int, writer_options: dict | None = None) -> Path:
     """Read back the dataset just written at ``root`` with its own scan and write ``root/annotators.csv``.
 
+    ``writer_options`` are the options the layout was written with; those the scan also takes
+    (SMIC's ``camera``, CAS(ME)^3's ``part``) are passed on, so the scan reads what was written.
     The categories are the dataset's own label vocabulary (its ``own`` scheme); for a multi-label
     dataset (4DME) they are the label combinations the sheet uses (``Surprise+Positive`` is one).
     """
+    import inspect
+
     import mer4d.data.datasets  # noqa: F401  (registers the specs)
     from mer4d.data.spec import DATASETS
 
     raters, disagreement = check_annotator_options(raters, disagreement)
     spec = DATASETS.get(kind)
-    index, _ = spec.run_scan(Path(root), seed)
+    accepted = set(inspect.signature(spec.scan).parameters) - {"root", "seed"}
+    options = {k: v for k, v in (writer_options or {}).items() if k in accepted}
+    try:
+        index, _ = spec.run_scan(Path(root), seed, **options)
+    except DataError as exc:
+        raise DataError(f"simulated annotators: the {kind} dataset just written at {root} could not be read back ({exc})") from None
     scheme = spec.scheme("own")
     labels = index["emotion"].astype(str).tolist()
     # single-label: every class of the vocabulary (an absent one can still be chosen by mistake), plus any

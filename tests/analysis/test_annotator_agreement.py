@@ -175,3 +175,18 @@ def test_a_malformed_raters_file_names_row_and_column(tmp_path, text, message):
 def test_a_missing_file_is_a_clear_cli_error(tmp_path):
     out = CliRunner().invoke(cli, ["analyze", "agreement", str(tmp_path / "nope.csv")])
     assert out.exit_code != 0 and "no such file" in str(out.exception)
+
+
+def test_annotators_follow_the_written_layout_and_a_multilabel_sheet(tmp_path):
+    import mer4d.data.datasets  # noqa: F401
+    from mer4d.data.spec import DATASETS
+
+    # SMIC written for the VIS camera: the read-back scan must use the same camera
+    root = WRITERS["smic"](tmp_path / "smic", seed=1, progress=False, camera="VIS", annotators=2)
+    index, _ = DATASETS.get("smic").run_scan(root, camera="VIS")
+    assert read_raters(root / ANNOTATORS_FILE).items == tuple(index["clip_id"])
+    # 4DME (multi-label): an annotator's label is a whole combination of the sheet (Surprise+Positive)
+    root = WRITERS["4dme"](tmp_path / "4dme", subjects=2, micro_per_subject=2, seed=4, progress=False, annotators=3, disagreement=0.0)
+    index, _ = DATASETS.get("4dme").run_scan(root)
+    table = read_raters(root / ANNOTATORS_FILE)
+    assert (table.labels == index["emotion"].to_numpy()[:, None]).all()  # no disagreement: every annotator gives the planted label

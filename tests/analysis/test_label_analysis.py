@@ -177,3 +177,12 @@ def test_4dme_labels_follow_the_rules_exactly(store, tmp_path):
 def test_a_dataset_without_labels_files_is_refused():
     out = CliRunner().invoke(cli, ["analyze", "labels", "--dataset", "toy"])
     assert out.exit_code != 0 and "generated in code" in str(out.exception)
+
+
+def test_a_dataset_without_au_codes_gets_no_rule_comparison(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("MER4D_CACHE", str(tmp_path / "cache"))
+    out = CliRunner().invoke(cli, ["analyze", "labels", "--dataset", "smic", "--no-progress"], catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    assert "holds no AU codes" in out.output and "Consistency with the 4DME" not in out.output
+    run = only_run(MlflowClient(store))
+    assert run.data.metrics["rules_compared"] == 0 and "rules_same" not in run.data.metrics

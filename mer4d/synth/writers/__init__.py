@@ -33,7 +33,7 @@ def _lazy(kind: str, module: str) -> Callable[..., Path]:
         if annotators is not None:
             from mer4d.synth.annotators import write_annotators
 
-            write_annotators(Path(root), kind, annotators, DEFAULT_DISAGREEMENT if disagreement is None else disagreement, kwargs.get("seed", 0))
+            write_annotators(Path(root), kind, annotators, DEFAULT_DISAGREEMENT if disagreement is None else disagreement, kwargs.get("seed", 0), kwargs)
         return root
 
     write.__name__ = f"write_{module}"
