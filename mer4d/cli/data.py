@@ -54,7 +54,11 @@ def list_() -> None:
 @param_option
 @progress_option
 def synth(kind: str, out: Path, subjects: int | None, seed: int, size: str, params: tuple[str, ...], progress: bool) -> None:
-    """Write a simulated dataset laid out exactly like the real one."""
+    """Write a simulated dataset laid out exactly like the real one.
+
+    Every layout also takes --param annotators=N (--param disagreement=p, default 0.2): N simulated
+    annotators per clip in annotators.csv, for 'mer4d analyze agreement'.
+    """
     import time
 
     from mer4d.core.progress import set_enabled
