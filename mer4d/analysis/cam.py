@@ -20,7 +20,7 @@ import pandas as pd
 
 from mer4d.analysis.cam_maps import AU, EMOTION, CamAccumulator, GroupMaps, correlation_table, grid_figure, markdown
 from mer4d.analysis.fold_models import RebuiltRun, rebuild_run
-from mer4d.analysis.gradcam import cam_branches, cam_models, grad_cam
+from mer4d.analysis.gradcam import CAM_LAYERS, cam_branches, cam_models, grad_cam
 from mer4d.core.errors import TrackingError
 from mer4d.core.progress import progress_bar
 from mer4d.tracking.fold_store import RunFolds
@@ -29,16 +29,23 @@ from mer4d.train.targets import MULTILABEL_TASKS, detection_au, encode_targets
 ARTIFACTS = "analysis/cam"
 
 
+def artifact_folder(layer: str | None) -> str:
+    """Where a run keeps its CAM analysis: ``analysis/cam`` for the declared feature map, ``analysis/cam_<layer>`` otherwise."""
+    return ARTIFACTS if layer is None else f"{ARTIFACTS}_{layer.replace('.', '_')}"
+
+
 @dataclass(frozen=True)
 class CamReport:
     run_id: str
     model: str
     task: str
+    layer: str  # the feature map explained
     maps: GroupMaps
     correlation: pd.DataFrame
     regions: pd.DataFrame | None  # simulator only: per AU, where its map peaks and its planted region
     folds: int
     clips: int
+    artifacts: str = ARTIFACTS  # the run's artifact folder holding them
 
 
 def moving_aus(codes) -> set[str]:
@@ -83,7 +90,7 @@ def fold_batches(rebuilt: RebuiltRun, positions: np.ndarray):
         yield rows, clips if recipe.train.crop is None else centre_crop(clips, recipe.train.crop)
 
 
-def compute_maps(rebuilt: RebuiltRun, progress: bool = True) -> GroupMaps:
+def compute_maps(rebuilt: RebuiltRun, progress: bool = True, layer: str | None = None) -> GroupMaps:
     """Every fold's Grad-CAMs on its own test clips, averaged per class and group (:class:`CamAccumulator`)."""
     import torch
 
@@ -101,7 +108,7 @@ def compute_maps(rebuilt: RebuiltRun, progress: bool = True) -> GroupMaps:
     accumulator = None
     for fold in progress_bar(rebuilt.folds, desc="folds: Grad-CAM on test clips", unit="fold", disable=not progress):
         model = fold.checkpoint.build().to(device)
-        branches = cam_branches(name, model)
+        branches = cam_branches(name, model, layer)
         if accumulator is None:
             views = tuple(recipe.render.views[b.view] for b in branches) if multi_view else ("",)
             accumulator = CamAccumulator(own_kind, classes, groups, views)
@@ -113,19 +120,20 @@ def compute_maps(rebuilt: RebuiltRun, progress: bool = True) -> GroupMaps:
     return accumulator.result()
 
 
-def analyze_cam(run_id: str, uri: str | None = None, progress: bool = True) -> CamReport:
-    """Compute, store (``analysis/cam/`` of the run) and return the CAM analysis of run ``run_id``."""
+def analyze_cam(run_id: str, uri: str | None = None, progress: bool = True, layer: str | None = None) -> CamReport:
+    """Compute, store (``analysis/cam/`` of the run, ``analysis/cam_<layer>/`` for another layer) and return the CAM analysis of run ``run_id``."""
     from mer4d.analysis.cam_regions import region_table
 
     run = RunFolds(run_id, uri)
     with tempfile.TemporaryDirectory() as tmp:
         rebuilt = rebuild_run(run, Path(tmp) / "checkpoints", progress)
-        maps = compute_maps(rebuilt, progress)
-        report = CamReport(run_id, rebuilt.recipe.model.name, rebuilt.recipe.dataset.task, maps, correlation_table(maps),
+        maps = compute_maps(rebuilt, progress, layer)
+        report = CamReport(run_id, rebuilt.recipe.model.name, rebuilt.recipe.dataset.task, layer or CAM_LAYERS.get(rebuilt.recipe.model.name, "inception"),
+                           maps, correlation_table(maps),
                            region_table(rebuilt.recipe, rebuilt.corpus, maps), len(rebuilt.folds),
-                           int(sum(len(f.test) for f in rebuilt.folds)))
+                           int(sum(len(f.test) for f in rebuilt.folds)), artifact_folder(layer))
         write_artifacts(report, Path(tmp) / "out")
-        run.log_folder(Path(tmp) / "out", ARTIFACTS)
+        run.log_folder(Path(tmp) / "out", artifact_folder(layer))
     return report
 
 
@@ -140,7 +148,7 @@ def write_artifacts(report: CamReport, folder: Path) -> None:
     report.correlation.to_csv(folder / "cam_correlation.csv", float_format="%.4f")
     if report.regions is not None:
         report.regions.to_csv(folder / "cam_regions.csv", index=False, float_format="%.4f")
-    title = f"Grad-CAM of {report.model} ({report.task}), {report.clips} test clips over {report.folds} folds, each fold's own model"
+    title = f"Grad-CAM of {report.model} ({report.layer}; {report.task}), {report.clips} test clips over {report.folds} folds, each fold's own model"
     fig = grid_figure(maps, title)
     fig.savefig(folder / "cam_grid.png", dpi=130)
     plt.close(fig)
@@ -150,7 +158,7 @@ def write_artifacts(report: CamReport, folder: Path) -> None:
 def summary_lines(report: CamReport) -> list[str]:
     maps = report.maps
     own = "AU" if report.task == "au" else "emotion"
-    lines = [f"## Grad-CAM of run {report.run_id}: {report.model}, task {report.task}",
+    lines = [f"## Grad-CAM of run {report.run_id}: {report.model} (feature map {report.layer}), task {report.task}",
              "", f"{report.clips} test clips over {report.folds} folds, each explained by its own fold's model only. {own.capitalize()} maps "
              f"come from the model's logits; {'emotion' if own == 'AU' else 'AU'} maps average each clip's maps for its own labels.",
              "", markdown(maps.table().set_index("name"), digits=0),
@@ -160,6 +168,6 @@ def summary_lines(report: CamReport) -> list[str]:
         hits = int(report.regions["peak_inside"].sum())
         lines += ["", f"### Peak of each AU map inside the region the simulator moves for it: {hits} of {len(report.regions)}", "",
                   markdown(report.regions.set_index("AU"))]
-    lines += ["", f"Artifacts: {ARTIFACTS}/cam_grid.png, cam_correlation.csv, cam_groups.csv, cam_maps.npz"
+    lines += ["", f"Artifacts: {report.artifacts}/cam_grid.png, cam_correlation.csv, cam_groups.csv, cam_maps.npz"
                   + (", cam_regions.csv" if report.regions is not None else "")]
     return lines

@@ -120,6 +120,15 @@ def region_table(recipe: Recipe, corpus, maps: GroupMaps) -> pd.DataFrame | None
         inside = region >= INSIDE
         rows.append({"AU": name, "clips": maps.clips[g], "source": maps.sources[g], "peak_row": int(peak[0]), "peak_col": int(peak[1]),
                      "region_share_at_peak": float(region[peak]), "peak_inside": bool(region[peak] >= INSIDE),
+                     "peak_distance_px": distance_to(inside, peak),
                      "region_area": float(inside.mean()), "cam_mass_in_region": float(cam[inside].sum() / max(cam.sum(), 1e-12))})
     return pd.DataFrame(rows, columns=["AU", "clips", "source", "peak_row", "peak_col", "region_share_at_peak", "peak_inside",
-                                       "region_area", "cam_mass_in_region"])
+                                       "peak_distance_px", "region_area", "cam_mass_in_region"])
+
+
+def distance_to(region: np.ndarray, point: tuple[int, int]) -> float:
+    """Euclidean distance in pixels from ``point`` to the nearest pixel of ``region`` (0 inside; inf for an empty region)."""
+    rows, cols = np.nonzero(region)
+    if len(rows) == 0:
+        return float("inf")
+    return float(np.sqrt(((rows - point[0]) ** 2 + (cols - point[1]) ** 2).min()))

@@ -57,18 +57,30 @@ def cam_models() -> tuple[str, ...]:
     return (*sorted(CAM_LAYERS), *sorted(MULTI_VIEW))
 
 
-def cam_branches(model_name: str, model: nn.Module) -> list[CamBranch]:
-    """The networks of ``model`` (registered as ``model_name``) that Grad-CAM explains, in view order."""
+def _submodule(net: nn.Module, name: str, model_name: str) -> nn.Module:
+    try:
+        return net.get_submodule(name)
+    except AttributeError:
+        names = [n for n, _ in net.named_children()]
+        raise RecipeError(f"Grad-CAM: model '{model_name}' has no layer '{name}'; its top-level layers are {names} "
+                          "(dotted names reach inside, e.g. layer3 or features.4)") from None
+
+
+def cam_branches(model_name: str, model: nn.Module, layer: str | None = None) -> list[CamBranch]:
+    """The networks of ``model`` (registered as ``model_name``) that Grad-CAM explains, in view order.
+
+    ``layer`` replaces the declared feature map by another submodule (of each view's GoogLeNet for
+    CCDN), e.g. ``layer3`` for a finer map than ``layer4``'s."""
     if model_name in MULTI_VIEW:
         out = []
         for position, view in enumerate(model.views):
             branch = model.branches[0 if model.shared else position]
-            out.append(CamBranch(view, branch, branch.inception, lambda x, v=view: x[:, v]))
+            out.append(CamBranch(view, branch, _submodule(branch, layer or "inception", model_name), lambda x, v=view: x[:, v]))
         return out
     if model_name not in CAM_LAYERS:
         raise RecipeError(f"Grad-CAM: model '{model_name}' declares no feature map; it is defined for {', '.join(cam_models())} "
                           "(mer4d.analysis.gradcam.CAM_LAYERS: add the last convolutional stage of a new model there)")
-    return [CamBranch(None, model, model.get_submodule(CAM_LAYERS[model_name]), _whole)]
+    return [CamBranch(None, model, _submodule(model, layer or CAM_LAYERS[model_name], model_name), _whole)]
 
 
 def _as_clips(features: torch.Tensor, batch: int) -> torch.Tensor:
