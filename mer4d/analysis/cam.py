@@ -60,13 +60,16 @@ def clip_emotions(row: pd.Series) -> list[str]:
     return [row["emotion"]] if isinstance(row.get("emotion"), str) and row["emotion"] else []
 
 
-def label_sets(index: pd.DataFrame, task: str, classes: tuple[str, ...], min_clips: int) -> tuple[str, np.ndarray, tuple[str, ...], np.ndarray]:
-    """What the logits are (AU or emotion), the (N, K) own-class labels, and the other label set's groups with (N, G) membership."""
+def label_sets(index: pd.DataFrame, task: str, classes: tuple[str, ...], min_clips: int,
+               emotion_order: tuple[str, ...] = ()) -> tuple[str, np.ndarray, tuple[str, ...], np.ndarray]:
+    """What the logits are (AU or emotion), the (N, K) own-class labels, and the other label set's groups with (N, G) membership
+    (emotion groups in ``emotion_order``, the label scheme's, then any others alphabetically)."""
     targets = encode_targets(index, task, classes)
     positives = targets > 0.5 if task in MULTILABEL_TASKS else np.eye(len(classes), dtype=bool)[targets]
     if task == "au":
         per_clip = [clip_emotions(row) for _, row in index.iterrows()]
-        groups = tuple(sorted({e for emotions in per_clip for e in emotions}))
+        found = {e for emotions in per_clip for e in emotions}
+        groups = tuple([e for e in emotion_order if e in found] + sorted(found - set(emotion_order)))
         members = np.array([[g in emotions for g in groups] for emotions in per_clip], dtype=bool).reshape(len(index), len(groups))
         return AU, positives, groups, members
     per_clip = [moving_aus(aus) for aus in index["aus"]] if "aus" in index else [set() for _ in range(len(index))]  # toy data: no AUs
@@ -103,7 +106,8 @@ def compute_maps(rebuilt: RebuiltRun, progress: bool = True, layer: str | None =
         raise TrackingError(f"run {rebuilt.run_id}: Grad-CAM is defined for {', '.join(cam_models())}; this run's model is '{name}'")
     multi_view = model_info(name).input.has_views
     classes = rebuilt.folds[0].checkpoint.classes
-    own_kind, positives, groups, members = label_sets(rebuilt.corpus.index, recipe.dataset.task, classes, recipe.dataset.au_min_clips)
+    own_kind, positives, groups, members = label_sets(rebuilt.corpus.index, recipe.dataset.task, classes, recipe.dataset.au_min_clips,
+                                                      tuple(rebuilt.corpus.classes))
     device = pick_device(recipe.train.device)
     accumulator = None
     for fold in progress_bar(rebuilt.folds, desc="folds: Grad-CAM on test clips", unit="fold", disable=not progress):

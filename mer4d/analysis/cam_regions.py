@@ -8,6 +8,13 @@ similarity the face stage estimated from the clip's onset landmarks (``preproces
 to ``preprocess.size`` and centre-cropped to ``train.crop``, and filled. Only the clip's planted
 variant counts (L12 moves the left mouth corner only). An AU's region is the per-pixel share of
 its clips whose region covers the pixel; its map peaks *inside* when that share is at least one half.
+
+Reported per AU map: the peak and its distance to the region (pixels), the map's share of its mass
+inside the region and that share over the region's area (*enrichment*: 1 for a uniform map). Two
+limits to read them with: a 3D CNN's last stage is coarse (Res3D's ``layer4`` is 4 x 4 cells
+for a 64 px input, so its upsampled map can only peak near 16 px cell centres), and a gray image
+shows skin motion only where it crosses texture (brows, lids, lips), which may be the region's
+edge (AU1 raises the whole inner forehead, but the image changes at the brow).
 """
 
 from __future__ import annotations
@@ -122,8 +129,9 @@ def region_table(recipe: Recipe, corpus, maps: GroupMaps) -> pd.DataFrame | None
                      "region_share_at_peak": float(region[peak]), "peak_inside": bool(region[peak] >= INSIDE),
                      "peak_distance_px": distance_to(inside, peak),
                      "region_area": float(inside.mean()), "cam_mass_in_region": float(cam[inside].sum() / max(cam.sum(), 1e-12))})
+        rows[-1]["enrichment"] = rows[-1]["cam_mass_in_region"] / max(rows[-1]["region_area"], 1e-12)  # > 1: the map favours the region over a uniform map
     return pd.DataFrame(rows, columns=["AU", "clips", "source", "peak_row", "peak_col", "region_share_at_peak", "peak_inside",
-                                       "peak_distance_px", "region_area", "cam_mass_in_region"])
+                                       "peak_distance_px", "region_area", "cam_mass_in_region", "enrichment"])
 
 
 def distance_to(region: np.ndarray, point: tuple[int, int]) -> float:

@@ -74,5 +74,5 @@ def test_label_sets_for_emotion_and_au_runs():
     assert kind == EMOTION and groups == ("AU1", "AU4", "AU7", "AU12")  # the static AU4(k) of clip c does not count
     assert members.tolist() == [[False, True, True, False], [True, False, False, True], [False, False, True, False], [True, False, False, False]]
     assert positives.tolist() == [[True, False, False, False], [False, True, True, False], [True, False, False, False], [False, False, False, True]]
-    kind, positives, groups, members = label_sets(index, "au", ("AU1", "AU4", "AU7", "AU12"), 1)
-    assert kind == AU and groups == ("Negative", "Others", "Positive", "Surprise") and members[1].tolist() == [False, False, True, True]
+    kind, positives, groups, members = label_sets(index, "au", ("AU1", "AU4", "AU7", "AU12"), 1, ("Positive", "Negative", "Surprise"))
+    assert kind == AU and groups == ("Positive", "Negative", "Surprise", "Others") and members[1].tolist() == [True, False, True, False]
