@@ -1,4 +1,4 @@
-"""``mer4d analyze``: analyses of labels and annotations, each logged as a run of the ``analysis`` experiment.
+"""``mer4d analyze``: analyses of labels and annotations, each logged as a run of the ``analysis`` experiment, and of finished runs (``cam``, stored in the analysed run).
 
 Subcommands are listed in :data:`SUBCOMMANDS` (name -> module, attribute, help) and imported only
 when used, like the top-level commands; another module adds one with a line there.
@@ -16,6 +16,7 @@ from mer4d.cli.data import _params, param_option
 SUBCOMMANDS = {
     "labels": ("mer4d.cli.analyze", "labels", "AU occurrence and combinations per emotion, and consistency with the 4DME AU -> emotion rules."),
     "agreement": ("mer4d.cli.analyze", "agreement_", "Fleiss' kappa (Cohen's for two raters) of a raters' CSV."),
+    "cam": ("mer4d.cli.analyze_cam", "cam", "Grad-CAM of a run's fold models on their own test clips, averaged per AU and emotion, into the run."),
 }
 
 uri_option = click.option("--uri", default=None, help="Tracking URI; default MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db.")
@@ -39,7 +40,7 @@ class LazySubcommands(click.Group):
 
 @click.group(cls=LazySubcommands)
 def analyze() -> None:
-    """Analyses of a dataset's labels and annotations: markdown here, tables and figures in MLflow (experiment 'analysis')."""
+    """Analyses of a dataset's labels and annotations (markdown here, tables and figures in MLflow experiment 'analysis') and of finished runs (cam, stored in the run)."""
 
 
 def _logged(record, uri: str | None, experiment: str) -> None:

@@ -113,6 +113,8 @@ class TrainCfg(Section):
     amp: bool = Field(True, description="mixed precision; only ever used on CUDA")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     workers: int = Field(0, ge=0)
+    keep_checkpoints: bool = Field(False, strict=True, description="save each fold's trained weights (and what rebuilds the model) as an "
+                                   "artifact of its fold run, for analyses such as mer4d analyze cam; torch models only")
 
     @field_validator("loss", mode="before")
     @classmethod

@@ -24,6 +24,7 @@ from mer4d.recipes.schema import Recipe
 from mer4d.tracking.artifacts import log_repeats, log_results, metric_batch
 from mer4d.tracking.provenance import provenance
 from mer4d.tracking.store import experiment_id, open_client, tracking_uri
+from mer4d.train.checkpoints import FOLD_CHECKPOINT, save_checkpoint
 from mer4d.train.pretrain_stage import CHECKPOINT
 from mer4d.train.pretrained import SEEN_SUBJECTS, SIZING_KEYS, Pretrained, local_pretrained, read_seen
 from mer4d.train.runner import ProtocolResult
@@ -297,6 +298,8 @@ class MlflowTracker:
             outcome.table.to_csv(folder / "predictions.csv", index=False)
             record = {"name": outcome.name, "metrics": outcome.metrics, "epochs_run": outcome.epochs_run}
             (folder / "metrics.json").write_text(json.dumps(record, indent=1))
+            if outcome.checkpoint is not None:  # stored before the fold turns FINISHED, so a finished fold always has it
+                save_checkpoint(outcome.checkpoint, Path(tmp) / FOLD_CHECKPOINT)
             self.client.log_artifacts(run_id, str(folder), "fold")
         self.client.log_batch(run_id, metrics=metric_batch(outcome.metrics))
         self.client.set_terminated(run_id, "FINISHED")

@@ -20,6 +20,7 @@ from mer4d.data.protocols import Fold, make_folds
 from mer4d.models import ModelInfo, build_model, check_model_params, model_info
 from mer4d.recipes.schema import Recipe, TrainCfg
 from mer4d.train.ceilings import ceiling_metrics
+from mer4d.train.checkpoints import check_keepable, fold_checkpoint
 from mer4d.train.classic import FeatureRows, fit_and_score
 from mer4d.train.clipset import ClipSet
 from mer4d.train.engine import fit, predict, seed_everything
@@ -91,6 +92,7 @@ def check_recipe_fits(recipe: Recipe) -> None:
     """Cheap consistency checks before any data is loaded or model built (from the model's
     registered :class:`~mer4d.models.ModelInfo`, never from a model object)."""
     entry = check_model_params(recipe.model.name, recipe.model.params)  # unknown name or option -> did-you-mean error
+    check_keepable(recipe.train.keep_checkpoints, entry.info.kind, recipe.model.name)
     multilabel = recipe.dataset.task in MULTILABEL_TASKS
     check_loss_fits(recipe.train, recipe.dataset.task, multilabel)
     if recipe.train.hflip and entry.info.input.has_views:
@@ -164,6 +166,7 @@ def run_fold(
     num_aus = None if au_names is None else len(au_names)
     model = build_model(recipe.model.name, num_classes=len(classes), in_channels=in_channels, num_aus=num_aus, **recipe.model.params)
     multilabel = recipe.dataset.task in MULTILABEL_TASKS
+    checkpoint = None
     tracker.start_fold(number, fold.name, {"train_clips": len(train_pos), "val_clips": 0 if val_pos is None else len(val_pos), "test_clips": len(fold.test)})
     fit_targets, au_targets = training_targets(recipe, corpus, fold, seed, targets, au_targets)
     if info.kind == "classic":
@@ -186,11 +189,15 @@ def run_fold(
         )
         scores = predict(model, ClipSet(corpus, fold.test, targets), recipe.train, multilabel)
         epochs_run, best_epoch = result.epochs_run, result.best_epoch
+        if recipe.train.keep_checkpoints:
+            checkpoint = fold_checkpoint(model, fold_number=number, fold_name=fold.name, model_name=recipe.model.name, params=recipe.model.params,
+                                         num_classes=len(classes), in_channels=in_channels, num_aus=num_aus, classes=classes, index=corpus.index,
+                                         train_rows=fold.train, test_rows=fold.test)
     table = prediction_table(corpus.index.iloc[fold.test], fold.name, targets[fold.test], scores, classes, recipe.dataset.task)
     metrics = table_metrics(table, classes, recipe.dataset.task)
     metrics["epochs_run"] = float(epochs_run)
     metrics["best_epoch"] = float(best_epoch)
-    return FoldOutcome(number=number, name=fold.name, table=table, metrics=metrics, epochs_run=epochs_run)
+    return FoldOutcome(number=number, name=fold.name, table=table, metrics=metrics, epochs_run=epochs_run, checkpoint=checkpoint)
 
 
 def seen_views(recipe: Recipe) -> tuple[str, ...] | None:

@@ -18,6 +18,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from mer4d.recipes.load import LoadedRecipe
+    from mer4d.train.checkpoints import FoldCheckpoint
     from mer4d.train.pretrained import Pretrained
     from mer4d.train.repeats import RepeatsResult
     from mer4d.train.runner import ProtocolResult
@@ -34,6 +35,7 @@ class FoldOutcome:
     table: pd.DataFrame
     metrics: dict[str, float]
     epochs_run: int
+    checkpoint: FoldCheckpoint | None = None  # the fitted model with train.keep_checkpoints (stored by finish_fold; not read back on resume)
 
 
 @dataclass(frozen=True)
