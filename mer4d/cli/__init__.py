@@ -20,7 +20,7 @@ COMMANDS = {
     "report": ("mer4d.cli.report", "report", "Print a results table of the newest finished runs."),
     "render": ("mer4d.cli.render", "render", "Render a mesh, mesh sequence or 4D clip to view x domain PNGs."),
     "ui": ("mer4d.cli.ui", "ui", "Serve the MLflow UI for the run store on 127.0.0.1."),
-    "server": ("mer4d.cli.server", "server", "Start a lab's MLflow tracking server on PostgreSQL (artifacts on disk)."),
+    "server": ("mer4d.cli.server", "server", "A lab's MLflow tracking server on PostgreSQL."),
 }
 
 
