@@ -5,7 +5,8 @@
 #
 # Python: the active virtual environment if there is one; else `python3` when pip may install
 # into it; else (Debian's "externally managed" system Python) a new ./.venv.
-# Environment: PYTHON=/path/to/python to choose the interpreter; MER4D_EXTRAS=dev,face to add extras.
+# Environment: PYTHON=/path/to/python to choose the interpreter; MER4D_EXTRAS=dev,face to add extras
+# (MER4D_EXTRAS=dev,server also installs PostgreSQL from the system packages, for `mer4d server`).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -43,6 +44,16 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null 
     || say "warning: could not install chromium; the browser test will be skipped (apt-get install chromium to run it)"
 fi
 
+extras="${MER4D_EXTRAS:-dev}"
+# PostgreSQL for `mer4d server` (the server extra): initdb and pg_ctl, found where Debian keeps them
+# (/usr/lib/postgresql/*/bin) or on the PATH. The package's own cluster is not used: mer4d server makes its own.
+if [[ ",$extras," == *",server,"* ]] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  say "installing postgresql (for mer4d server)"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+fi
+
 # torch: keep whatever build is there (e.g. CUDA); otherwise the pinned CPU wheel.
 torch_version=$("$py" -c 'from importlib import metadata; print(metadata.version("torch"))' 2>/dev/null || true)
 if [ -n "$torch_version" ]; then
@@ -52,7 +63,6 @@ else
   "$py" -m pip install --quiet torch==2.13.0
 fi
 
-extras="${MER4D_EXTRAS:-dev}"
 stamp="$("$py" -c 'import sys; print(sys.prefix)')/.mer4d-setup-$(cat pyproject.toml | sha256sum | cut -c1-16)-${extras//,/_}"
 where=$("$py" -c 'import mer4d, os; print(os.path.dirname(os.path.dirname(os.path.abspath(mer4d.__file__))))' 2>/dev/null || true)
 if [ -f "$stamp" ] && [ "$where" = "$repo" ]; then

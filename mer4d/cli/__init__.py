@@ -21,6 +21,7 @@ COMMANDS = {
     "render": ("mer4d.cli.render", "render", "Render a mesh, mesh sequence or 4D clip to view x domain PNGs."),
     "ui": ("mer4d.cli.ui", "ui", "Serve the MLflow UI for the run store on 127.0.0.1."),
     "analyze": ("mer4d.cli.analyze", "analyze", "Analyse labels and annotations (AU tables, 4DME rules, kappa) and runs (Grad-CAM maps)."),
+    "server": ("mer4d.cli.server", "server", "A lab's MLflow tracking server on PostgreSQL."),
 }
 
 

@@ -23,6 +23,7 @@ from mer4d.recipes.load import LoadedRecipe, flatten, recipe_to_yaml
 from mer4d.recipes.schema import Recipe
 from mer4d.tracking.artifacts import log_repeats, log_results, metric_batch
 from mer4d.tracking.provenance import provenance
+from mer4d.tracking.run_records import fold_context, log_dataset, start_system_metrics, stop_system_metrics
 from mer4d.tracking.store import experiment_id, open_client, tracking_uri
 from mer4d.train.checkpoints import FOLD_CHECKPOINT, save_checkpoint
 from mer4d.train.pretrain_stage import CHECKPOINT
@@ -83,6 +84,8 @@ class MlflowTracker:
         self.fold_run_id: str | None = None
         self.repeat_of = repeat_of  # a seed run's tracker: the repeats run and the seed
         self.seed = seed
+        self.dataset: dict[str, str | None] = {}  # name, root, fingerprint, description, context: the run's dataset input
+        self.monitor = None  # the system-metrics sampler of the run, while it runs
 
     @classmethod
     def for_recipe(cls, recipe: Recipe) -> MlflowTracker:
@@ -119,6 +122,9 @@ class MlflowTracker:
         tags |= extra_tags or {}
         run = self.client.create_run(self.experiment_id, tags=tags, run_name=run_name)
         run_id = self.parent_run_id = run.info.run_id
+        self._know_dataset(loaded.recipe.dataset.name, loaded.recipe.dataset.root, loaded.recipe.stage, loaded.recipe.protocol.kind)
+        if REPEATS_TAG not in tags:  # a repeats run only holds its seed runs; they sample the machine while they train
+            self.monitor = start_system_metrics(run_id, self.uri)
         params = {k: json.dumps(v) if isinstance(v, list | dict) else str(v) for k, v in flatten(loaded.recipe.model_dump(mode="json")).items() if not k.startswith("profiles.")}
         params["profile"] = loaded.profile
         items = [Param(k, v[:6000]) for k, v in params.items()]
@@ -146,17 +152,37 @@ class MlflowTracker:
     def resume_run(self, run_id: str) -> None:
         self.client.update_run(run_id, status="RUNNING")
         self.parent_run_id = run_id
-        self.experiment_id = self.client.get_run(run_id).info.experiment_id
+        run = self.client.get_run(run_id)
+        self.experiment_id = run.info.experiment_id
+        params = run.data.params  # the flattened recipe the run started with (a missing root is logged as "None")
+        self._know_dataset(params.get("dataset.name", "dataset"), params.get("dataset.root"), params.get("stage", "train"), params.get("protocol.kind", ""))
+        self.monitor = start_system_metrics(run_id, self.uri, resume=True)
+
+    def _know_dataset(self, name: str, root, stage: str, protocol: str) -> None:
+        root = None if root in (None, "", "None") else str(root)
+        context = "pre-training" if stage == "pretrain" else f"every fold of the {protocol} protocol"
+        self.dataset = {"name": name, "root": root, "context": context}
 
     def set_data(self, fingerprint: str, description: str) -> None:
         self.client.set_tag(self.parent_run_id, FINGERPRINT_TAG, fingerprint)
         self.client.set_tag(self.parent_run_id, "mer4d.dataset", description)
+        self.dataset |= {"fingerprint": fingerprint, "description": description}
+        self._log_dataset(self.parent_run_id, fingerprint, self.dataset.get("context") or "")
+
+    def _log_dataset(self, run_id: str, fingerprint: str, context: str) -> None:
+        d = self.dataset
+        log_dataset(self.client, run_id, d.get("name") or "dataset", fingerprint, d.get("description") or "", d.get("root"), context)
 
     def log_results(self, result: ProtocolResult) -> None:
         log_results(self.client, self.parent_run_id, result)
 
     def finish_run(self) -> None:
+        self._stop_monitor()
         self.client.set_terminated(self.parent_run_id, "FINISHED")
+
+    def _stop_monitor(self) -> None:
+        stop_system_metrics(self.monitor)
+        self.monitor = None
 
     # --- repeats: a run holding one seed run per seed ---
 
@@ -174,6 +200,9 @@ class MlflowTracker:
         prints = sorted({t[FINGERPRINT_TAG] for t in tags if FINGERPRINT_TAG in t})
         if prints:
             self.client.set_tag(self.parent_run_id, FINGERPRINT_TAG, ",".join(prints)[:5000])
+        self.dataset["description"] = tags[0].get("mer4d.dataset", "")
+        for fingerprint in prints:  # the data its seeds read (one fingerprint unless the seed shapes the data)
+            self._log_dataset(self.parent_run_id, fingerprint, f"{len(result.runs)} seeds")
         log_repeats(self.client, self.parent_run_id, result)
 
     # --- two-stage methods: the pre-training run, and the checkpoint a fine-tuning run starts from ---
@@ -247,6 +276,7 @@ class MlflowTracker:
         return Pretrained(reference, folder / CHECKPOINT, run_id, subjects, datasets, run.data.tags.get("mer4d.variant", ""))
 
     def fail_run(self, status: Ending, error: BaseException | None = None) -> None:
+        self._stop_monitor()
         self.fail_current_fold(status)
         if error is not None:
             self.client.set_tag(self.parent_run_id, "mer4d.error", f"{type(error).__name__}: {error}"[:5000])
@@ -285,7 +315,10 @@ class MlflowTracker:
             run_name=f"fold-{number:02d} {name}",
         )
         self.fold_run_id = run.info.run_id
-        self.client.log_batch(self.fold_run_id, params=[Param(k, str(v)) for k, v in info.items()])
+        self.client.log_batch(self.fold_run_id, params=[Param(k, str(v)[:6000]) for k, v in info.items()])
+        if "fingerprint" in self.dataset:  # set_data came first: the fold's input is the same data, split by subject
+            split = fold_context(str(info.get("train_subjects", "?")), str(info.get("test_subjects", "?")))
+            self._log_dataset(self.fold_run_id, self.dataset["fingerprint"], split)
 
     def log_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
         self.client.log_batch(self.fold_run_id, metrics=metric_batch(metrics, step=epoch))

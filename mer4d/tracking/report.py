@@ -47,7 +47,7 @@ def latest_runs(uri: str | None = None, experiments: list[str] | None = None, pe
             **({"task": run.params.get("dataset.task", "")} if per_class else {}),
             **({k: v for k, v in sorted(run.metrics.items()) if k.startswith(("f1_", "acc_"))} if per_class else {}),
             **({"dataset": run.params.get("dataset.name", "")} if per_class else {}),
-            **({k: v for k, v in sorted(run.metrics.items()) if "/" in k} if per_class else {}),
+            **({k: v for k, v in sorted(run.metrics.items()) if "/" in k and not k.startswith("system/")} if per_class else {}),  # per-view scores, not the machine's load
             **{name: run.params.get(name, "") for name in params},
             **{name: run.metrics.get(name) for name in metrics},
             **{name: tags.get(name, "") for name in wanted_tags},

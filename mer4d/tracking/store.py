@@ -61,6 +61,7 @@ def artifact_root(uri: str) -> str | None:
 def open_client(uri: str):
     """An ``MlflowClient`` for ``uri``, creating the folder of a SQLite store first."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # our own bars are enough
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # a server store prints two links per run ended; mer4d run prints one at the end
     from mlflow.tracking import MlflowClient
 
     db = sqlite_path(uri)

@@ -32,8 +32,13 @@ def summary_lines(tracked: ExperimentRun | RepeatsRun, uri: str) -> list[str]:
         if "macro_f1_ci_low" in m:
             lines.append(f"95% CI (subject bootstrap)  macro F1{interval(m, 'macro_f1')}  macro acc{interval(m, 'macro_acc')}")
         lines.append(f"per class {per_class}")
-    lines.append("browse: mer4d ui")
+    lines.append(browse(uri))
     return lines
+
+
+def browse(uri: str) -> str:
+    """Where to look at the run: the tracking server itself, or ``mer4d ui`` for a local store."""
+    return f"browse: {uri}" if uri.startswith(("http://", "https://")) else "browse: mer4d ui"
 
 
 def repeats_lines(tracked: RepeatsRun, uri: str) -> list[str]:
@@ -51,5 +56,5 @@ def repeats_lines(tracked: RepeatsRun, uri: str) -> list[str]:
     for name in names:
         lines.append(f"{labels[name]:<9} {m[f'{name}_mean']:.4f} +- {m.get(f'{name}_sd', float('nan')):.4f} ({len(r.seeds)} seeds)  "
                      f"95% CI{interval(m, name)}")
-    lines.append("the interval resamples subjects and averages the seeds; browse: mer4d ui")
+    lines.append(f"the interval resamples subjects and averages the seeds; {browse(uri)}")
     return lines

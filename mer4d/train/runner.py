@@ -167,7 +167,8 @@ def run_fold(
     model = build_model(recipe.model.name, num_classes=len(classes), in_channels=in_channels, num_aus=num_aus, **recipe.model.params)
     multilabel = recipe.dataset.task in MULTILABEL_TASKS
     checkpoint = None
-    tracker.start_fold(number, fold.name, {"train_clips": len(train_pos), "val_clips": 0 if val_pos is None else len(val_pos), "test_clips": len(fold.test)})
+    subjects = {f"{part}_subjects": ",".join(sorted(map(str, corpus.index["subject"].iloc[pos].unique()))) for part, pos in (("train", fold.train), ("test", fold.test))}
+    tracker.start_fold(number, fold.name, {"train_clips": len(train_pos), "val_clips": 0 if val_pos is None else len(val_pos), "test_clips": len(fold.test), **subjects})
     fit_targets, au_targets = training_targets(recipe, corpus, fold, seed, targets, au_targets)
     if info.kind == "classic":
         scores = fit_and_score(model, feature_rows, train_pos, fold.test, fit_targets)

@@ -38,6 +38,10 @@ def test_repeats_layout_report_rows_and_compare(store, tmp_path):
     seeds = client.search_runs([exp], f"tags.`mlflow.parentRunId` = '{repeats.run_id}'")
     assert sorted(r.data.tags["mer4d.seed"] for r in seeds) == ["0", "1"]
     assert {r.data.tags["mer4d.repeat_of"] for r in seeds} == {repeats.run_id} and {r.info.status for r in seeds} == {"FINISHED"}
+    # the repeats run's dataset inputs are its seeds' (the toy data is drawn from the seed: one fingerprint per seed)
+    given = parent.inputs.dataset_inputs
+    assert {t.value for i in given for t in i.tags if t.key == "mlflow.data.context"} == {"2 seeds"}
+    assert {i.dataset.digest for i in given} == {r.data.tags["mer4d.dataset_fingerprint"] for r in seeds} == {i.dataset.digest for r in seeds for i in r.inputs.dataset_inputs}
     for seed_run in seeds:  # each seed run holds its folds, like a plain run
         folds = client.search_runs([exp], f"tags.`mlflow.parentRunId` = '{seed_run.info.run_id}'")
         assert len(folds) == 3 and all("mer4d.fold_number" in f.data.tags for f in folds)
