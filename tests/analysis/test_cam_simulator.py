@@ -28,6 +28,7 @@ def detected_aus_on_their_regions(regions: pd.DataFrame, metrics: dict[str, floa
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.timeout(2400)
 def test_au_maps_of_a_trained_res3d_lie_on_the_planted_regions(store):
     loaded = load_recipe(REPO / "recipes" / "4dme_res3d_au.yaml", ["train.keep_checkpoints=true"])  # the simulator, quick profile
