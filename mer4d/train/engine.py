@@ -89,12 +89,11 @@ def make_loader(data: Dataset, cfg: TrainCfg, seed: int, train: bool, device: to
     if not train:
         return DataLoader(data, batch_size=cfg.batch_size, shuffle=False, generator=torch.Generator().manual_seed(seed), drop_last=False, **options)
     generator = torch.Generator().manual_seed(seed)
-    targets = data.targets
     if cfg.resample == "uniform":
-        if targets.ndim != 1:
+        if data.targets.ndim != 1:
             raise RecipeError("train.resample=uniform balances single-label classes; it does not apply to multi-label tasks")
-        counts = np.bincount(targets)
-        weights = 1.0 / counts[targets]
+        counts = np.bincount(data.targets)
+        weights = 1.0 / counts[data.targets]
         order: Sampler[int] = WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.double), len(data), replacement=True, generator=generator)
     else:
         order = RandomSampler(data, generator=generator)
@@ -193,12 +192,14 @@ def fit(
     model.to(device)
     if cfg.channels_last:
         to_channels_last(model)
+    targets = train_set.targets
+    loss_fn = make_loss(cfg, targets, num_classes).to(device)
     cursor = Cursor()
     swapped = shard_dropout(model, cursor) if world.parallel else []
     try:
         replica = distributed.replicate(model, device)  # before the optimizer: SyncBatchNorm brings new parameters
         optimizer = make_optimizer(model, cfg)
-        step = _Step(device, precision, make_loss(cfg, train_set.targets, num_classes).to(device), TRAINING_LOSSES.get(training_loss),
+        step = _Step(device, precision, loss_fn, TRAINING_LOSSES.get(training_loss),
                      optimizer, precision.grad_scaler(device), layout, cfg.channels_last)
         return _fit_epochs(model, replica, train_set, val_set, cfg, seed, step, cursor, on_epoch, progress, desc)
     finally:
