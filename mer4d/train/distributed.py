@@ -58,6 +58,7 @@ class World:
 
 
 _WORLD = World()
+_WARNED: set[str] = set()
 
 
 def world() -> World:
@@ -201,6 +202,8 @@ class Replica(DistributedDataParallel):
         try:
             return super().__getattr__(name)
         except AttributeError:
+            if name == "module" or name.startswith("_"):  # DDP's own state (and no recursion while it is built)
+                raise
             return getattr(self.module, name)
 
 
@@ -217,7 +220,8 @@ def replicate(model: nn.Module, device: torch.device) -> nn.Module:
     has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
     if has_bn and device.type == "cuda":
         nn.SyncBatchNorm.convert_sync_batchnorm(model)  # replaces the BN children in place
-    elif has_bn and _WORLD.main:
+    elif has_bn and _WORLD.main and not _WARNED:
+        _WARNED.add("batchnorm")  # once per run, not once per fold
         log.warning("this model has BatchNorm layers and the processes train on the CPU, where PyTorch has no SyncBatchNorm: each process "
                     "normalises with its share of the batch, so the results differ from one process by more than float noise")
     ids = [device.index if device.index is not None else _WORLD.local_rank] if device.type == "cuda" else None

@@ -126,3 +126,33 @@ def test_a_data_parallel_resume_skips_the_folds_rank_0_found_finished(two_stores
     assert len(parents) == 1 and parents[0].info.status == "FINISHED" and len(folds) == 3
     for key in ("acc", "uf1", "uar"):
         assert parents[0].data.metrics[key] == pytest.approx(run.data.metrics[key], abs=1e-12), key
+
+
+def test_torchrun_variables_are_read_and_half_set_ones_refused():
+    from mer4d.core.errors import RecipeError
+    from mer4d.train.distributed import World, env_world
+
+    assert env_world({}) is None
+    assert env_world({"RANK": "1", "WORLD_SIZE": "3", "LOCAL_RANK": "1"}) == World(1, 3, 1)
+    with pytest.raises(RecipeError, match="but not WORLD_SIZE, LOCAL_RANK"):
+        env_world({"RANK": "0"})
+    with pytest.raises(RecipeError, match="need 0 <= RANK < WORLD_SIZE"):
+        env_world({"RANK": "2", "WORLD_SIZE": "2", "LOCAL_RANK": "0"})
+
+
+def test_classic_models_and_pretraining_refuse_torchrun(monkeypatch):
+    from click.testing import CliRunner
+
+    from mer4d.cli.pretrain import pretrain
+    from mer4d.core.errors import RecipeError
+    from mer4d.recipes import load_recipe
+    from mer4d.train import distributed
+    from mer4d.train.runner import check_recipe_fits
+
+    recipe = load_recipe(TOY_RECIPE, ["model.name=lbptop_svm", "model.params={}"]).recipe
+    check_recipe_fits(recipe)  # one process: fine
+    monkeypatch.setattr(distributed, "_WORLD", distributed.World(0, 2, 0, "gloo"))
+    with pytest.raises(RecipeError, match="classic model .* nothing to train data-parallel"):
+        check_recipe_fits(recipe)
+    out = CliRunner().invoke(pretrain, [str(TOY_RECIPE)], env={"RANK": "0", "WORLD_SIZE": "2", "LOCAL_RANK": "0"})
+    assert out.exit_code != 0 and "runs in one process" in out.output
