@@ -10,8 +10,12 @@ the data pipeline's clips/s for the same inputs on the DFME layout (simulated, P
 parts' frame rates): reading the frames, adaptive key-frame sampling and resizing with an empty
 clip cache (cold), and loading the cached clips (warm).
 
+With a CUDA device the model table gains CUDA columns: training clips/s in float32, with
+``train.amp: fp16`` (autocast + GradScaler, as the engine trains) and with fp16 plus
+``train.channels_last``, timed with ``torch.cuda.synchronize``; without one they read "no CUDA".
+
 Usage:
-    python tools/bench_models.py [--models res3d p3d ...] [--repeats 3] [--threads N] [--skip-pipeline]
+    python tools/bench_models.py [--models res3d p3d ...] [--repeats 3] [--threads N] [--skip-pipeline] [--skip-cpu]
 
 Timings are medians over ``--repeats`` timed batches after one warm-up batch. On 2 CPU cores the
 full-width models take seconds per batch at 16 x 112 x 112; use a GPU machine for the paper's 224 px.
@@ -65,7 +69,40 @@ def clips_per_second(model: torch.nn.Module, batch: torch.Tensor, train: bool, r
     return len(batch) / statistics.median(times)
 
 
-def bench_models(names: list[str], repeats: int, batch_size: int = 8) -> list[dict]:
+CUDA_MODES = {"fp32": ("false", False), "AMP fp16": ("fp16", False), "AMP fp16 + channels-last": ("fp16", True)}
+
+
+def cuda_clips_per_second(model: torch.nn.Module, batch: torch.Tensor, amp: str, channels_last: bool, repeats: int) -> float:
+    """Training clips/s on CUDA as the engine trains: autocast and GradScaler per ``train.amp``, channels-last per the flag."""
+    from mer4d.train.speed import Precision, channels_last_input, to_channels_last
+
+    device = torch.device("cuda")
+    model = model.to(device).train()
+    batch = batch.to(device)
+    if channels_last:
+        to_channels_last(model)
+        batch = channels_last_input(batch, "B C T H W")
+    precision = Precision.of(amp, device)
+    scaler = precision.grad_scaler(device)
+    targets = torch.zeros(len(batch), dtype=torch.long, device=device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    times = []
+    for k in range(repeats + 2):  # two warm-up steps: cuDNN picks its kernels on the first
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        with precision.autocast(device):
+            loss = torch.nn.functional.cross_entropy(model(batch), targets)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        torch.cuda.synchronize()
+        if k >= 2:
+            times.append(time.perf_counter() - start)
+    return len(batch) / statistics.median(times)
+
+
+def bench_models(names: list[str], repeats: int, batch_size: int = 8, cpu: bool = True) -> list[dict]:
     from mer4d.models import build_model, model_info
 
     rows = []
@@ -78,10 +115,22 @@ def bench_models(names: list[str], repeats: int, batch_size: int = 8) -> list[di
             model = build_model(name, num_classes=7, in_channels=3, **kwargs, **params)
             batch = torch.rand(batch_size, 3, FIXED_FRAMES.get(name, t), h, w)
             count = sum(p.numel() for p in model.parameters())
-            rows.append({"model": name, "input": label if name not in FIXED_FRAMES else label.replace(f"{t}x", f"{FIXED_FRAMES[name]}x", 1), "options": ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults",
-                         "params": count, "train": clips_per_second(model, batch, True, repeats), "infer": clips_per_second(model, batch, False, repeats)})
-            print(f"  {name} {rows[-1]['input']}: train {rows[-1]['train']:.1f} clips/s, infer {rows[-1]['infer']:.1f} clips/s", flush=True)
+            row = {"model": name, "input": label if name not in FIXED_FRAMES else label.replace(f"{t}x", f"{FIXED_FRAMES[name]}x", 1),
+                   "options": ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults", "params": count,
+                   "train": clips_per_second(model, batch, True, repeats) if cpu else None,
+                   "infer": clips_per_second(model, batch, False, repeats) if cpu else None}
+            if torch.cuda.is_available():
+                for mode, (amp, channels_last) in CUDA_MODES.items():
+                    torch.manual_seed(0)
+                    fresh = build_model(name, num_classes=7, in_channels=3, **kwargs, **params)
+                    row[mode] = cuda_clips_per_second(fresh, batch, amp, channels_last, repeats)
+            rows.append(row)
+            print(f"  {name} {row['input']}: " + ", ".join(f"{k} {cell(row.get(k), 'skipped' if k in ('train', 'infer') else 'no CUDA')}" for k in ("train", "infer", *CUDA_MODES)), flush=True)
     return rows
+
+
+def cell(value: float | None, missing: str = "no CUDA") -> str:
+    return missing if value is None else f"{value:.1f}"
 
 
 def bench_pipeline(frames: int, size: int, root: Path, clips: int) -> tuple[float, float, int]:
@@ -110,17 +159,22 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     parser.add_argument("--clips", type=int, default=48, help="clips for the pipeline timing")
     parser.add_argument("--skip-pipeline", action="store_true")
+    parser.add_argument("--skip-cpu", action="store_true", help="no CPU model timings (on a GPU machine, the CUDA columns only)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     from mer4d.models import CLIPS, MODELS, model_info
 
     names = args.models or [n for n in MODELS.names() if model_info(n).kind == "torch" and model_info(n).input == CLIPS]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch 8, RGB clips, 7 classes")
-    rows = bench_models(names, args.repeats)
-    print("\n| model | input | options | parameters | train clips/s | inference clips/s |\n|---|---|---|---|---|---|")
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA"
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CUDA: {gpu}; batch 8, RGB clips, 7 classes")
+    rows = bench_models(names, args.repeats, cpu=not args.skip_cpu)
+    cuda_heads = [f"CUDA train clips/s, {mode}" for mode in CUDA_MODES]
+    print("\n| model | input | options | parameters | CPU train clips/s | CPU inference clips/s | " + " | ".join(cuda_heads) + " |")
+    print("|---" * (6 + len(cuda_heads)) + "|")
     for r in rows:
-        print(f"| {r['model']} | {r['input']} | {r['options']} | {r['params']:,} | {r['train']:.1f} | {r['infer']:.1f} |")
+        cells = [cell(r["train"], "skipped"), cell(r["infer"], "skipped"), *(cell(r.get(mode)) for mode in CUDA_MODES)]
+        print(f"| {r['model']} | {r['input']} | {r['options']} | {r['params']:,} | " + " | ".join(cells) + " |")
     if args.skip_pipeline:
         return
     from mer4d.synth.writers.dfme import write_dfme

@@ -26,6 +26,12 @@ def pretrain(recipe: str, overrides: tuple[str, ...], profile: str | None, progr
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("mer4d").setLevel(logging.INFO)
 
+    from mer4d.train.distributed import env_world
+
+    found = env_world()
+    if found is not None and found.parallel:
+        raise click.UsageError("mer4d pretrain runs in one process (its data-parallel training is not written yet): "
+                               "start it without torchrun; 'torchrun ... -m mer4d run' trains the fine-tuning folds data-parallel")
     loaded = load_recipe(recipe, overrides, profile)
     click.echo(loaded.banner(), err=True)
     from mer4d.tracking.mlflow_tracker import MlflowTracker

@@ -20,17 +20,21 @@ from mer4d.cli.options import overrides_option, profile_option
                    "reported as its own row (variant control=shuffled). Same as --set control=shuffled.")
 @click.option("--progress/--no-progress", default=True, help="Show progress on stderr: bars on a terminal, a line per step in a log or pipe.")
 def run(recipe: str, overrides: tuple[str, ...], profile: str | None, resume: str | None, seeds: str | None, control: str | None, progress: bool) -> None:
-    """Run RECIPE (a path or a name from 'mer4d recipes list') over all folds of its protocol."""
-    import logging
+    """Run RECIPE (a path or a name from 'mer4d recipes list') over all folds of its protocol.
 
-    from tqdm.contrib.logging import logging_redirect_tqdm
+    Under 'torchrun --nproc_per_node N -m mer4d run RECIPE' each fold trains data-parallel over
+    the N processes; rank 0 alone tracks and prints (see mer4d/train/distributed.py)."""
+    import logging
 
     from mer4d.core.progress import set_enabled
     from mer4d.recipes import load_recipe
+    from mer4d.train import distributed
 
+    main = distributed.env_world() is None or distributed.env_world().main
+    progress = progress and main  # one process draws the bars and says what happens
     set_enabled(progress)  # every bar of the process, the simulator writers' included
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    logging.getLogger("mer4d").setLevel(logging.INFO)
+    logging.getLogger("mer4d").setLevel(logging.INFO if main else logging.WARNING)
 
     from mer4d.train.repeats import parse_seeds
 
@@ -38,13 +42,33 @@ def run(recipe: str, overrides: tuple[str, ...], profile: str | None, resume: st
     if control is not None and control != "none":  # an override, so the control is part of the run's variant (its own report row)
         overrides = (*overrides, f"control={control}")
     loaded = load_recipe(recipe, overrides, profile)
-    click.echo(loaded.banner(), err=True)
+    if main:
+        click.echo(loaded.banner(), err=True)
+    world = distributed.start(loaded.recipe.train.device)
+    try:
+        _run(loaded, world, chosen, resume, progress)
+    finally:
+        distributed.stop()
+
+
+def _run(loaded, world, seeds, resume, progress) -> None:
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     from mer4d.tracking.mlflow_tracker import MlflowTracker
     from mer4d.tracking.summary import summary_lines
     from mer4d.train.repeats import run_recipe
+    from mer4d.train.shared_tracker import SharedTracker
 
-    tracker = MlflowTracker.for_recipe(loaded.recipe)
+    tracker = MlflowTracker.for_recipe(loaded.recipe) if world.main else None
+    if world.parallel:
+        batch, low, high = loaded.recipe.train.batch_size, loaded.recipe.train.batch_size // world.size, -(-loaded.recipe.train.batch_size // world.size)
+        if world.main:
+            share = f"{low}" if low == high else f"{low}-{high}"
+            click.echo(f"data-parallel: {world.size} processes ({world.backend}); train.batch_size {batch} is the global batch, "
+                       f"{share} clips of it per process", err=True)
+        shared = SharedTracker(tracker)
     with logging_redirect_tqdm():
-        tracked = run_recipe(loaded, tracker, seeds=chosen, resume=resume, progress=progress)
-    for line in summary_lines(tracked, tracker.uri):
-        click.echo(line)
+        tracked = run_recipe(loaded, shared if world.parallel else tracker, seeds=seeds, resume=resume, progress=progress)
+    if world.main:
+        for line in summary_lines(tracked, tracker.uri):
+            click.echo(line)

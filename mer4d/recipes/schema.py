@@ -95,7 +95,7 @@ class LossCfg(Section):
 
 class TrainCfg(Section):
     epochs: int = Field(10, ge=1, description="fixed budget, or the maximum with early stopping")
-    batch_size: int = Field(16, ge=1)
+    batch_size: int = Field(16, ge=1, description="clips per optimiser step; under torchrun the global batch, each process taking its share")
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
@@ -110,9 +110,11 @@ class TrainCfg(Section):
     class_weight: Literal["none", "balanced"] = Field("none", description="balanced: weight the loss by inverse class frequency of the training fold")
     val_fraction: float = Field(0.0, ge=0, lt=1, description=">0: early stopping on this share of the *training* subjects")
     patience: int = Field(5, ge=1)
-    amp: bool = Field(True, description="mixed precision; only ever used on CUDA")
+    amp: Literal[False, "fp16", "bf16"] = Field(
+        "fp16", description="mixed precision: fp16 (true means fp16; CUDA only, with a GradScaler), bf16 (CUDA, or the CPU when asked), false (float32)")
+    channels_last: bool = Field(False, description="convolution weights and inputs in channels-last memory (tensor cores); same numbers up to rounding")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    workers: int = Field(0, ge=0)
+    workers: int = Field(0, ge=0, description="clip-loading worker processes (persistent; pinned memory on CUDA); 0 loads in the training process")
     keep_checkpoints: bool = Field(False, strict=True, description="save each fold's trained weights (and what rebuilds the model) as an "
                                    "artifact of its fold run, for analyses such as mer4d analyze cam; torch models only")
 
@@ -120,6 +122,16 @@ class TrainCfg(Section):
     @classmethod
     def _loss_name(cls, value: Any) -> Any:
         return {"name": value} if isinstance(value, str) else value
+
+    @field_validator("amp", mode="before")
+    @classmethod
+    def _amp_true_is_fp16(cls, value: Any) -> Any:
+        # amp was a boolean before bf16 existed: true (fp16 autocast on CUDA) keeps its meaning
+        if value is True:
+            return "fp16"
+        if isinstance(value, str) and value.strip().lower() in ("false", "off", "none", "no"):
+            return False
+        return value
 
 
 class ProtocolCfg(Section):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -43,5 +44,6 @@ def provenance() -> dict[str, object]:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
+        "processes": int(os.environ.get("WORLD_SIZE", "1")),  # > 1: trained data-parallel under torchrun
         "packages": package_versions(),
     }

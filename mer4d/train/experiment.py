@@ -20,6 +20,7 @@ from mer4d.core.errors import RecipeError, TrackingError
 from mer4d.pipeline import load_corpus as build_corpus
 from mer4d.recipes.load import LoadedRecipe, recipe_to_yaml
 from mer4d.recipes.schema import Recipe
+from mer4d.train.distributed import main_first
 from mer4d.train.pretrained import Pretrained
 from mer4d.train.runner import ProtocolResult, check_recipe_fits, run_protocol
 from mer4d.train.tracker import StoredRun, Tracker, ends_on_failure
@@ -77,7 +78,8 @@ def run_experiment(loaded: LoadedRecipe, tracker: Tracker, *, resume: str | None
             pretrained = tracker.resolve_pretrained(reference)
             tracker.set_pretrained(pretrained)
             recipe = with_checkpoint(recipe, pretrained)
-        corpus = build_corpus(recipe)
+        with main_first():  # under torchrun rank 0 fills the dataset caches, the others then read them
+            corpus = build_corpus(recipe)
         if stored_fingerprint is not None and stored_fingerprint != corpus.fingerprint:
             raise TrackingError(f"--resume {run_id}: the dataset changed since the run started (fingerprint {stored_fingerprint} -> {corpus.fingerprint})")
         tracker.set_data(corpus.fingerprint, corpus.description)

@@ -19,6 +19,7 @@ from mer4d.data.corpus import Corpus
 from mer4d.data.protocols import Fold, make_folds
 from mer4d.models import ModelInfo, build_model, check_model_params, model_info
 from mer4d.recipes.schema import Recipe, TrainCfg
+from mer4d.train import distributed
 from mer4d.train.ceilings import ceiling_metrics
 from mer4d.train.checkpoints import check_keepable, fold_checkpoint
 from mer4d.train.classic import FeatureRows, fit_and_score
@@ -98,6 +99,9 @@ def check_recipe_fits(recipe: Recipe) -> None:
     if recipe.train.hflip and entry.info.input.has_views:
         raise RecipeError("train.hflip mirrors every view in place, so a mirrored left view would reach the left-view branch looking like a "
                           "right view; turn train.hflip off for multi-view models")
+    if entry.info.kind == "classic" and distributed.world().parallel:
+        raise RecipeError(f"model '{recipe.model.name}' is a classic model (features + scikit-learn), fitted once per fold in one process; "
+                          "there is nothing to train data-parallel. Run it without torchrun: mer4d run RECIPE")
     option = entry.info.multilabel_option
     declared = entry.option(recipe.model.params, option) if option is not None else None
     if isinstance(declared, bool) and declared != multilabel:  # a non-boolean value is the factory's to refuse
@@ -187,8 +191,10 @@ def run_fold(
             desc=f"fold {number + 1} epochs",
             num_classes=len(classes),
             training_loss=info.training_loss,
+            layout=info.input.layout,
         )
-        scores = predict(model, ClipSet(corpus, fold.test, targets), recipe.train, multilabel)
+        # rank 0 predicts every test clip with the plain module, as one process would (distributed.py)
+        scores = distributed.on_main(lambda: predict(model, ClipSet(corpus, fold.test, targets), recipe.train, multilabel, info.input.layout))
         epochs_run, best_epoch = result.epochs_run, result.best_epoch
         if recipe.train.keep_checkpoints:
             checkpoint = fold_checkpoint(model, fold_number=number, fold_name=fold.name, model_name=recipe.model.name, params=recipe.model.params,

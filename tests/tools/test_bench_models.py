@@ -37,3 +37,20 @@ def test_pipeline_timing_reads_every_clip_cold_then_warm(tmp_path):
     root = write_dfme(tmp_path / "dfme", seed=0, progress=False, subjects=2, clips_per_subject=1, size_px=16)
     cold, warm, n = BENCH.bench_pipeline(4, 16, root, clips=3)
     assert n == 3 and cold > 0 and warm > 0
+
+
+def test_the_table_has_cuda_columns_that_say_no_cuda_without_a_gpu(monkeypatch, capsys):
+    import sys
+
+    import torch
+
+    monkeypatch.setattr(BENCH, "SIZES", {"quick 4x16x16": (4, 16, 16)})
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(sys, "argv", ["bench_models.py", "--models", "tiny3d", "--repeats", "1", "--skip-pipeline"])
+    BENCH.main()
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if line.startswith("| model"))
+    assert all(f"CUDA train clips/s, {mode}" in header for mode in BENCH.CUDA_MODES)
+    (row,) = [line for line in lines if line.startswith("| tiny3d")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[-len(BENCH.CUDA_MODES):] == ["no CUDA"] * len(BENCH.CUDA_MODES) and float(cells[4]) > 0
