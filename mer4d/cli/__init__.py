@@ -26,18 +26,22 @@ COMMANDS = {
 
 
 class LazyGroup(click.Group):
+    """A click group whose commands (``table``: name -> module, attribute, help) are imported only when run."""
+
+    table: dict[str, tuple[str, str, str]] = COMMANDS
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted(self.table)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS:
+        if name not in self.table:
             return None
-        module, attribute, _ = COMMANDS[name]
+        module, attribute, _ = self.table[name]
         return getattr(importlib.import_module(module), attribute)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
-            formatter.write_dl([(name, COMMANDS[name][2]) for name in sorted(COMMANDS)])
+            formatter.write_dl([(name, self.table[name][2]) for name in sorted(self.table)])
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -6,11 +6,11 @@ when used, like the top-level commands; another module adds one with a line ther
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import click
 
+from mer4d.cli import LazyGroup
 from mer4d.cli.data import _params, param_option
 
 SUBCOMMANDS = {
@@ -23,19 +23,8 @@ uri_option = click.option("--uri", default=None, help="Tracking URI; default MLF
 experiment_option = click.option("--experiment", default="analysis", show_default=True, help="MLflow experiment of the analysis run.")
 
 
-class LazySubcommands(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(SUBCOMMANDS)
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in SUBCOMMANDS:
-            return None
-        module, attribute, _ = SUBCOMMANDS[name]
-        return getattr(importlib.import_module(module), attribute)
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, SUBCOMMANDS[name][2]) for name in SUBCOMMANDS])
+class LazySubcommands(LazyGroup):
+    table = SUBCOMMANDS
 
 
 @click.group(cls=LazySubcommands)
