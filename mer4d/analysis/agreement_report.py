@@ -10,6 +10,7 @@ import pandas as pd
 
 from mer4d.analysis.logging import AnalysisRecord
 from mer4d.analysis.raters import RaterTable
+from mer4d.core.markdown import markdown_rows
 from mer4d.metrics.agreement import category_counts, cohen_kappa, fleiss_kappa, fleiss_kappa_per_category, interpret_kappa
 
 
@@ -57,10 +58,9 @@ def agreement_markdown(result: Agreement) -> str:
     else:
         off = result.pairwise.to_numpy()[~np.eye(len(t.raters), dtype=bool)]
         lines.append(f"Mean pairwise Cohen's kappa = {np.nanmean(off):.4f} (pairwise_cohen.csv holds every pair).")
-    lines += ["", "| category | ratings | share | kappa (this category vs the rest) |", "|---|---|---|---|"]
-    for row in result.per_category.itertuples():
-        kappa = "undefined" if not np.isfinite(row.kappa) else f"{row.kappa:.4f}"
-        lines.append(f"| {row.category} | {row.ratings} | {100 * row.share:.1f}% | {kappa} |")
+    rows = [[str(row.category), str(row.ratings), f"{100 * row.share:.1f}%", "undefined" if not np.isfinite(row.kappa) else f"{row.kappa:.4f}"]
+            for row in result.per_category.itertuples()]
+    lines += ["", markdown_rows(["category", "ratings", "share", "kappa (this category vs the rest)"], rows)]
     return "\n".join(lines)
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mer4d.core.markdown import markdown_rows
+
 AU, EMOTION = "AU", "emotion"
 
 
@@ -167,8 +169,5 @@ def grid_figure(result: GroupMaps, title: str, columns: int = 6):
 def markdown(table: pd.DataFrame, digits: int = 2) -> str:
     """A DataFrame as a GitHub markdown table (index as the first column)."""
     head = [table.index.name or "", *map(str, table.columns)]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for name, row in table.iterrows():
-        cells = [f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in row]
-        lines.append("| " + " | ".join([str(name), *cells]) + " |")
-    return "\n".join(lines)
+    rows = ([str(name), *(f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in row)] for name, row in table.iterrows())
+    return markdown_rows(head, rows)

@@ -11,6 +11,7 @@ from mer4d.analysis.label_stats import ALL, VIEWS, au_share_table, frequent_aus,
 from mer4d.analysis.logging import AnalysisRecord
 from mer4d.analysis.rule_consistency import DIFFERENT, NOT_COMPARED, PARTIAL, SAME, Consistency, rule_consistency
 from mer4d.analysis.source import LabelSource
+from mer4d.core.markdown import markdown_rows
 
 SHOWN_AUS = 8  # most frequent AUs per emotion in the terminal's AU table (the CSV holds all)
 SHOWN_REASONS = 12  # disagreement groups in the terminal (the CSV holds every clip)
@@ -42,18 +43,13 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-
-
 def _au_section(analysis: LabelAnalysis, view: str, title: str) -> list[str]:
     table = analysis.shares[view]
     rows = []
     for emotion in table.index:
         ranked = frequent_aus(table, emotion, top=SHOWN_AUS)
         rows.append([emotion, str(int(table.loc[emotion, "n_clips"])), ", ".join(f"{c} {_pct(v)}" for c, v in ranked) or "(no AU)"])
-    return [f"### {title}", "", _table(rows, ["emotion", "clips", f"AUs by share of the emotion's clips (top {SHOWN_AUS}; au_share_{view}.csv has all)"]), ""]
+    return [f"### {title}", "", markdown_rows(["emotion", "clips", f"AUs by share of the emotion's clips (top {SHOWN_AUS}; au_share_{view}.csv has all)"], rows), ""]
 
 
 def labels_markdown(analysis: LabelAnalysis) -> str:
@@ -71,7 +67,7 @@ def labels_markdown(analysis: LabelAnalysis) -> str:
     combos = analysis.combinations[analysis.combinations["view"] == "merged"]
     rows = [[e, "; ".join(f"{r.combination} {_pct(r.share)} ({r.clips})" for r in part.itertuples())] for e, part in combos.groupby("emotion", sort=False)]
     out += [f"### Most frequent AU combinations per emotion (the clip's whole AU set, sides merged; top {analysis.top})", "",
-            _table(rows, ["emotion", "combinations (share of the emotion's clips, clips)"]), ""]
+            markdown_rows(["emotion", "combinations (share of the emotion's clips, clips)"], rows), ""]
     counts = c.counts().set_index("verdict")
     compared = int(counts["clips"].drop(NOT_COMPARED).sum())
     out += ["### Consistency with the 4DME AU -> emotion rules (4DME paper, Table 4 and its rules)", ""]
@@ -87,12 +83,12 @@ def labels_markdown(analysis: LabelAnalysis) -> str:
     cross = c.crosstab()
     if not cross.empty:
         out += ["Dataset label (rows) x the rules' label (columns), clips:", "",
-                _table([[str(r), *(str(int(v)) for v in cross.loc[r])] for r in cross.index], ["dataset \\ rules", *map(str, cross.columns)]), ""]
+                markdown_rows(["dataset \\ rules", *map(str, cross.columns)], [[str(r), *(str(int(v)) for v in cross.loc[r])] for r in cross.index]), ""]
     reasons = c.reasons(SHOWN_REASONS)
     if not reasons.empty:
         out += [f"Why they disagree (the {min(SHOWN_REASONS, len(c.reasons()))} largest groups; rule_consistency.csv has every clip):", "",
-                _table([[r.emotion, r.rules, r.verdict, r.reason, str(r.clips)] for r in reasons.itertuples()],
-                       ["dataset label", "rules' label", "verdict", "the rules' reason", "clips"]), ""]
+                markdown_rows(["dataset label", "rules' label", "verdict", "the rules' reason", "clips"],
+                              [[r.emotion, r.rules, r.verdict, r.reason, str(r.clips)] for r in reasons.itertuples()]), ""]
     return "\n".join(out).rstrip()
 
 

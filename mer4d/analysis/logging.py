@@ -47,11 +47,8 @@ class AnalysisRecord:
     report: str = ""
 
 
-def _source_tags(kind: str) -> Mapping[str, str]:
-    from mer4d.tracking.provenance import git_state
-
+def _source_tags(kind: str, git: Mapping[str, str]) -> Mapping[str, str]:
     tags = {KIND_TAG: kind, "mlflow.source.name": f"mer4d analyze {kind}"}
-    git = git_state()
     if "git_commit" in git:
         tags["mlflow.source.git.commit"] = git["git_commit"]
     return tags
@@ -71,14 +68,15 @@ def log_analysis(record: AnalysisRecord, uri: str | None = None, experiment: str
 
     uri = tracking_uri(uri)
     client = open_client(uri)
-    run = client.create_run(experiment_id(client, experiment, uri), tags={**_source_tags(record.kind), **record.tags}, run_name=record.name)
+    git = git_state()  # one git call for the tags and provenance.json
+    run = client.create_run(experiment_id(client, experiment, uri), tags={**_source_tags(record.kind, git), **record.tags}, run_name=record.name)
     run_id = run.info.run_id
     try:
         for key, value in record.params.items():  # a handful: one call each keeps mlflow imports inside mer4d.tracking
             client.log_param(run_id, key, str(value)[:6000])
         for key, value in record.metrics.items():  # not tracking.artifacts.metric_batch: that module imports the trainer (torch)
             client.log_metric(run_id, key, float(value))
-        client.log_dict(run_id, {**git_state(), "packages": package_versions()}, "provenance.json")
+        client.log_dict(run_id, {**git, "packages": package_versions()}, "provenance.json")
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             for name, table in record.tables.items():

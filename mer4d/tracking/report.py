@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mer4d.core.markdown import markdown_rows
 from mer4d.tracking.store import tracking_uri
 from mer4d.tracking.store_reader import finished_runs
 
@@ -144,14 +145,11 @@ def markdown_table(table: pd.DataFrame) -> str:
     if table.empty:
         return "_No finished runs in the store yet: run a recipe first._"
     shown = table.dropna(axis=1, how="all")
-    header = "| " + " | ".join(shown.columns) + " |"
-    rule = "|" + "|".join("---" for _ in shown.columns) + "|"
     body = []
     for _, row in shown.iterrows():
         cells = [f"{v:.3f}" if isinstance(v, float) and pd.notna(v) else ("" if pd.isna(v) else str(v)) for v in row]
-        cells = [c[:8] if col == "run" else c for c, col in zip(cells, shown.columns, strict=True)]
-        body.append("| " + " | ".join(cells) + " |")
-    return "\n".join([header, rule, *body])
+        body.append([c[:8] if col == "run" else c for c, col in zip(cells, shown.columns, strict=True)])
+    return markdown_rows(list(shown.columns), body)
 
 
 PAPER_TABLES = {
