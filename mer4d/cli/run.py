@@ -30,7 +30,8 @@ def run(recipe: str, overrides: tuple[str, ...], profile: str | None, resume: st
     from mer4d.recipes import load_recipe
     from mer4d.train import distributed
 
-    main = distributed.env_world() is None or distributed.env_world().main
+    launched = distributed.env_world()  # the torchrun environment, None for a plain process
+    main = launched is None or launched.main
     progress = progress and main  # one process draws the bars and says what happens
     set_enabled(progress)  # every bar of the process, the simulator writers' included
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
