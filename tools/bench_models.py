@@ -165,7 +165,12 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     from mer4d.models import CLIPS, MODELS, model_info
 
-    names = args.models or [n for n in MODELS.names() if model_info(n).kind == "torch" and model_info(n).input == CLIPS]
+    clip_models = [n for n in MODELS.names() if model_info(n).kind == "torch" and model_info(n).input == CLIPS]
+    names = args.models or clip_models
+    other = [n for n in names if n not in clip_models]
+    if other:
+        parser.error(f"--models {' '.join(other)}: this benchmark feeds clips (B, C, T, H, W), so it times torch clip models only; "
+                     f"choose from {', '.join(clip_models)} (tools/bench_4d.py times the 4D pipeline)")
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA"
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CUDA: {gpu}; batch 8, RGB clips, 7 classes")
     rows = bench_models(names, args.repeats, cpu=not args.skip_cpu)

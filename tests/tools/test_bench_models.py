@@ -54,3 +54,11 @@ def test_the_table_has_cuda_columns_that_say_no_cuda_without_a_gpu(monkeypatch, 
     (row,) = [line for line in lines if line.startswith("| tiny3d")]
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[-len(BENCH.CUDA_MODES):] == ["no CUDA"] * len(BENCH.CUDA_MODES) and float(cells[4]) > 0
+
+
+def test_a_model_that_does_not_eat_clips_is_refused_by_name():
+    import subprocess
+
+    out = subprocess.run([sys.executable, str(REPO / "tools" / "bench_models.py"), "--models", "ccdn", "--skip-pipeline"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "--models ccdn" in out.stderr and "res3d" in out.stderr and "Traceback" not in out.stderr
