@@ -27,11 +27,14 @@ from mer4d.tracking.fold_store import RunFolds
 from mer4d.train.targets import MULTILABEL_TASKS, detection_au, encode_targets
 
 ARTIFACTS = "analysis/cam"
+METHOD_NAMES = {"gradcam": "Grad-CAM", "layercam": "Layer-CAM"}
 
 
-def artifact_folder(layer: str | None) -> str:
-    """Where a run keeps its CAM analysis: ``analysis/cam`` for the declared feature map, ``analysis/cam_<layer>`` otherwise."""
-    return ARTIFACTS if layer is None else f"{ARTIFACTS}_{layer.replace('.', '_')}"
+def artifact_folder(layer: str | None, method: str = "gradcam") -> str:
+    """Where a run keeps its CAM analysis: ``analysis/cam`` for Grad-CAM of the declared feature map, else
+    ``analysis/cam_<layer>``, ``analysis/cam_layercam`` or ``analysis/cam_layercam_<layer>``."""
+    parts = ([] if method == "gradcam" else [method]) + ([] if layer is None else [layer.replace(".", "_")])
+    return "_".join([ARTIFACTS, *parts])
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class CamReport:
     model: str
     task: str
     layer: str  # the feature map explained
+    method: str  # gradcam or layercam (mer4d.analysis.gradcam.METHODS)
     maps: GroupMaps
     correlation: pd.DataFrame
     regions: pd.DataFrame | None  # simulator only: per AU, where its map peaks and its planted region
@@ -93,7 +97,7 @@ def fold_batches(rebuilt: RebuiltRun, positions: np.ndarray):
         yield rows, clips if recipe.train.crop is None else centre_crop(clips, recipe.train.crop)
 
 
-def compute_maps(rebuilt: RebuiltRun, progress: bool = True, layer: str | None = None) -> GroupMaps:
+def compute_maps(rebuilt: RebuiltRun, progress: bool = True, layer: str | None = None, method: str = "gradcam") -> GroupMaps:
     """Every fold's Grad-CAMs on its own test clips, averaged per class and group (:class:`CamAccumulator`)."""
     import torch
 
@@ -118,26 +122,26 @@ def compute_maps(rebuilt: RebuiltRun, progress: bool = True, layer: str | None =
             accumulator = CamAccumulator(own_kind, classes, groups, views)
         for rows, clips in fold_batches(rebuilt, fold.test):
             x = clips.to(device)
-            maps = torch.stack([grad_cam(b.net, b.layer, b.pick(x)) for b in branches], dim=1)  # (B, V, K, H, W)
+            maps = torch.stack([grad_cam(b.net, b.layer, b.pick(x), method=method) for b in branches], dim=1)  # (B, V, K, H, W)
             shown = clips[:, [b.view for b in branches]].mean(dim=2) if multi_view else clips.mean(dim=(1, 2))[:, None]
             accumulator.add(maps.cpu().numpy(), positives[rows], members[rows], shown.numpy(), rows)
     return accumulator.result()
 
 
-def analyze_cam(run_id: str, uri: str | None = None, progress: bool = True, layer: str | None = None) -> CamReport:
-    """Compute, store (``analysis/cam/`` of the run, ``analysis/cam_<layer>/`` for another layer) and return the CAM analysis of run ``run_id``."""
+def analyze_cam(run_id: str, uri: str | None = None, progress: bool = True, layer: str | None = None, method: str = "gradcam") -> CamReport:
+    """Compute, store (in the run, under :func:`artifact_folder`) and return the CAM analysis of run ``run_id``."""
     from mer4d.analysis.cam_regions import region_table
 
     run = RunFolds(run_id, uri)
     with tempfile.TemporaryDirectory() as tmp:
         rebuilt = rebuild_run(run, Path(tmp) / "checkpoints", progress)
-        maps = compute_maps(rebuilt, progress, layer)
+        maps = compute_maps(rebuilt, progress, layer, method)
         report = CamReport(run_id, rebuilt.recipe.model.name, rebuilt.recipe.dataset.task, layer or CAM_LAYERS.get(rebuilt.recipe.model.name, "inception"),
-                           maps, correlation_table(maps),
+                           method, maps, correlation_table(maps),
                            region_table(rebuilt.recipe, rebuilt.corpus, maps), len(rebuilt.folds),
-                           int(sum(len(f.test) for f in rebuilt.folds)), artifact_folder(layer))
+                           int(sum(len(f.test) for f in rebuilt.folds)), artifact_folder(layer, method))
         write_artifacts(report, Path(tmp) / "out")
-        run.log_folder(Path(tmp) / "out", artifact_folder(layer))
+        run.log_folder(Path(tmp) / "out", report.artifacts)
     return report
 
 
@@ -152,7 +156,7 @@ def write_artifacts(report: CamReport, folder: Path) -> None:
     report.correlation.to_csv(folder / "cam_correlation.csv", float_format="%.4f")
     if report.regions is not None:
         report.regions.to_csv(folder / "cam_regions.csv", index=False, float_format="%.4f")
-    title = f"Grad-CAM of {report.model} ({report.layer}; {report.task}), {report.clips} test clips over {report.folds} folds, each fold's own model"
+    title = f"{METHOD_NAMES[report.method]} of {report.model} ({report.layer}; {report.task}), {report.clips} test clips over {report.folds} folds, each fold's own model"
     fig = grid_figure(maps, title)
     fig.savefig(folder / "cam_grid.png", dpi=130)
     plt.close(fig)
@@ -162,7 +166,7 @@ def write_artifacts(report: CamReport, folder: Path) -> None:
 def summary_lines(report: CamReport) -> list[str]:
     maps = report.maps
     own = "AU" if report.task == "au" else "emotion"
-    lines = [f"## Grad-CAM of run {report.run_id}: {report.model} (feature map {report.layer}), task {report.task}",
+    lines = [f"## {METHOD_NAMES[report.method]} of run {report.run_id}: {report.model} (feature map {report.layer}), task {report.task}",
              "", f"{report.clips} test clips over {report.folds} folds, each explained by its own fold's model only. {own.capitalize()} maps "
              f"come from the model's logits; {'emotion' if own == 'AU' else 'AU'} maps average each clip's maps for its own labels.",
              "", markdown(maps.table().set_index("name"), digits=0),

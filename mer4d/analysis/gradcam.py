@@ -8,6 +8,12 @@ stage and the logit ``y^c`` of class c (per-class logits for multi-label models 
 * upsampled to the input's T x H x W (trilinear; bilinear in 2D), averaged over time, and
   min-max normalised per clip and class to [0, 1] (an all-zero map stays zero).
 
+Layer-CAM (Jiang et al., IEEE TIP 2021), ``method="layercam"``, weights each location by its own
+positive gradient instead of the channel's average: ``L^c = ReLU(sum_k ReLU(dy^c/dA_k) * A_k)``.
+Grad-CAM's one weight per channel is what makes it blurry on an earlier, finer stage (positive and
+negative evidence cancel in the average); Layer-CAM stays faithful there, so ``layer2`` of a
+Res3D gives a map at a quarter of the input's side instead of ``layer4``'s sixteenth.
+
 Which feature map: :data:`CAM_LAYERS` names, per registered model, the submodule whose output is
 the last convolutional feature map before global pooling (hooks capture its output and gradient).
 P3D's res5 is 2D, run once per frame: its (B * T', C, H', W') output is folded back to clips.
@@ -37,6 +43,7 @@ CAM_LAYERS = {
 }
 """Registered model -> dotted name of its Grad-CAM feature map (``model.get_submodule``)."""
 MULTI_VIEW = {"ccdn"}  # one GoogLeNet per view: ``inception`` of each branch
+METHODS = ("gradcam", "layercam")
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,7 @@ def _as_clips(features: torch.Tensor, batch: int) -> torch.Tensor:
     return features
 
 
-def grad_cam(net: nn.Module, layer: nn.Module, x: torch.Tensor, classes: list[int] | None = None) -> torch.Tensor:
+def grad_cam(net: nn.Module, layer: nn.Module, x: torch.Tensor, classes: list[int] | None = None, method: str = "gradcam") -> torch.Tensor:
     """Normalised Grad-CAMs (B, K', H, W) of ``net`` on ``x`` ((B, C, T, H, W) clips or (B, C, H, W) images).
 
     Args:
@@ -100,11 +107,14 @@ def grad_cam(net: nn.Module, layer: nn.Module, x: torch.Tensor, classes: list[in
         layer: the submodule of ``net`` whose output is the feature map A.
         x: the input batch, as the model sees it at test time.
         classes: logit indices to explain (default: all K), in the order of the output.
+        method: ``gradcam`` (one weight per channel) or ``layercam`` (each location's positive gradient).
 
     Returns:
         float32 maps in [0, 1], one per sample and requested class, at the input's H x W (a
         clip's maps averaged over its T frames).
     """
+    if method not in METHODS:
+        raise RecipeError(f"CAM method '{method}' is not known; choose one of {', '.join(METHODS)}")
     captured: list[torch.Tensor] = []
     handle = layer.register_forward_hook(lambda module, inputs, output: captured.append(output))
     try:
@@ -121,8 +131,8 @@ def grad_cam(net: nn.Module, layer: nn.Module, x: torch.Tensor, classes: list[in
     for i, c in enumerate(wanted):
         (grad,) = torch.autograd.grad(logits[:, c].sum(), features, retain_graph=i < len(wanted) - 1)
         a, g = _as_clips(features.detach(), batch), _as_clips(grad, batch)
-        alpha = g.mean(dim=tuple(range(2, g.ndim)), keepdim=True)  # (B, C, 1, 1[, 1])
-        cam = F.relu((alpha * a).sum(dim=1, keepdim=True))  # (B, 1, [T',] H', W')
+        weight = g.mean(dim=tuple(range(2, g.ndim)), keepdim=True) if method == "gradcam" else F.relu(g)  # (B, C, 1, 1[, 1]) or A's shape
+        cam = F.relu((weight * a).sum(dim=1, keepdim=True))  # (B, 1, [T',] H', W')
         if cam.ndim == 5:
             size = x.shape[2:] if x.ndim == 5 else (cam.shape[2], *x.shape[-2:])
             cam = F.interpolate(cam, size=tuple(size), mode="trilinear", align_corners=False).mean(dim=2)

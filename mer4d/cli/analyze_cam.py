@@ -10,8 +10,11 @@ import click
 @click.option("--uri", default=None, help="Tracking URI; default MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db.")
 @click.option("--layer", default=None, metavar="NAME", help="Explain this submodule instead of the model's last conv stage (e.g. layer3 of res3d: a finer map); "
               "stored under analysis/cam_NAME.")
+@click.option("--method", type=click.Choice(["gradcam", "layercam"]), default="gradcam", show_default=True,
+              help="layercam: weight each location by its own positive gradient (Jiang et al. 2021), sharp on finer layers such as layer2; "
+              "stored under analysis/cam_layercam[_NAME].")
 @click.option("--progress/--no-progress", default=True, help="Show progress on stderr: bars on a terminal, a line per step in a log or pipe.")
-def cam(run_id: str, uri: str | None, layer: str | None, progress: bool) -> None:
+def cam(run_id: str, uri: str | None, layer: str | None, method: str, progress: bool) -> None:
     """Average Grad-CAMs per AU and per emotion over each fold's test clips; image grid, Table 9 correlations, into the run."""
     import logging
 
@@ -21,7 +24,7 @@ def cam(run_id: str, uri: str | None, layer: str | None, progress: bool) -> None
     set_enabled(progress)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("mer4d").setLevel(logging.INFO)
-    report = analyze_cam(run_id, uri=uri, progress=progress, layer=layer)
+    report = analyze_cam(run_id, uri=uri, progress=progress, layer=layer, method=method)
     for line in summary_lines(report):
         click.echo(line)
 

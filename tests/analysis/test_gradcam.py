@@ -51,21 +51,27 @@ def test_each_class_map_peaks_on_the_patch_that_drives_its_logit(dims):
         torch.testing.assert_close(maps[0, c], expected)
 
 
-def naive_cam(head, features, x, c):
+def naive_cam(head, features, x, c, method="gradcam"):
     """Per sample, in float64: split the net at the feature map, autograd the logit, weight, ReLU, upsample, average over time."""
     out = []
     for i in range(len(x)):
         a = features(x[i: i + 1].double()).detach().requires_grad_(True)
         (grad,) = torch.autograd.grad(head(a)[0, c], a)
-        alpha = grad.mean(dim=(2, 3, 4), keepdim=True)
-        cam = torch.relu((alpha * a).sum(dim=1, keepdim=True))
+        if method == "gradcam":
+            cam = torch.relu((grad.mean(dim=(2, 3, 4), keepdim=True) * a).sum(dim=1, keepdim=True))
+        else:  # Layer-CAM: every location weighted by its own positive gradient, channel by channel
+            cam = torch.zeros_like(a[:, :1])
+            for k in range(a.shape[1]):
+                cam[:, 0] += torch.clamp(grad[:, k], min=0) * a[:, k]
+            cam = torch.relu(cam)
         cam = F.interpolate(cam, size=x.shape[2:], mode="trilinear", align_corners=False)[0, 0].mean(dim=0)
         span = cam.max() - cam.min()
         out.append(((cam - cam.min()) / span) if span > 0 else torch.zeros_like(cam))
     return torch.stack(out)
 
 
-def test_res3d_grad_cam_equals_a_naive_per_sample_computation():
+@pytest.mark.parametrize(("method", "stage"), [("gradcam", 4), ("layercam", 4), ("layercam", 2)])
+def test_res3d_cam_equals_a_naive_per_sample_computation(method, stage):
     torch.manual_seed(0)
     model = build_model("res3d", num_classes=3, in_channels=1, width=2).eval()
     for m in model.modules():  # non-trivial BatchNorm statistics, so eval mode matters
@@ -74,16 +80,23 @@ def test_res3d_grad_cam_equals_a_naive_per_sample_computation():
             m.running_var.uniform_(0.5, 1.5)
     x = torch.randn(3, 1, 4, 32, 32)
 
+    stages = [model.layer1, model.layer2, model.layer3, model.layer4]
+
     def features(v):
-        return model.layer4(model.layer3(model.layer2(model.layer1(model.stem(v)))))
+        v = model.stem(v)
+        for layer in stages[:stage]:
+            v = layer(v)
+        return v
 
     def head(a):
+        for layer in stages[stage:]:
+            a = layer(a)
         return model.classifier(model.pool(a).flatten(1))
 
     model.double()
-    expected = torch.stack([naive_cam(head, features, x, c) for c in range(3)], dim=1)
+    expected = torch.stack([naive_cam(head, features, x, c, method) for c in range(3)], dim=1)
     model.float()
-    got = grad_cam(model, model.layer4, x)
+    got = grad_cam(model, stages[stage - 1], x, method=method)
     torch.testing.assert_close(got.double(), expected, atol=1e-4, rtol=0)
 
 
@@ -114,6 +127,37 @@ def test_ccdn_view_maps_are_each_branch_googlenet_on_its_view(tiny_conv_backend)
         torch.testing.assert_close(grad_cam(b.net, b.layer, b.pick(x)), grad_cam(model.branches[b.view], model.branches[b.view].inception, x[:, b.view]))
         _, views = model(x, return_views=True)
         torch.testing.assert_close(b.net(b.pick(x)), views[:, b.view])  # the branch explained is the view's own classifier
+
+
+def test_layercam_keeps_evidence_that_grad_cams_channel_average_cancels():
+    """One channel carries positive evidence at one patch and negative at another: the channel's mean
+    gradient is zero, so Grad-CAM sees nothing, while Layer-CAM shows the positive patch only."""
+
+    class SignedPatch(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Conv2d(1, 1, kernel_size=1, bias=False)  # the identity, but a parameter so the map has a gradient
+            with torch.no_grad():
+                self.features.weight.fill_(1.0)
+
+        def forward(self, x):
+            a = self.features(x)  # (B, 1, 8, 8)
+            mask = torch.zeros(8, 8)
+            mask[1:3, 1:3], mask[5:7, 5:7] = 1.0, -1.0
+            return (a[:, 0] * mask).sum(dim=(1, 2))[:, None]
+
+    net = SignedPatch().eval()
+    x = torch.ones(1, 1, 8, 8)
+    assert (grad_cam(net, net.features, x) == 0).all()
+    expected = torch.zeros(8, 8)
+    expected[1:3, 1:3] = 1.0
+    torch.testing.assert_close(grad_cam(net, net.features, x, method="layercam")[0, 0], expected)
+
+
+def test_an_unknown_cam_method_is_refused():
+    net = PatchNet(2).eval()
+    with pytest.raises(RecipeError, match=r"CAM method 'gradcam\+\+' is not known; choose one of gradcam, layercam"):
+        grad_cam(net, net.features, torch.zeros(1, 2, 4, 4), method="gradcam++")
 
 
 def test_a_model_without_a_declared_feature_map_is_refused():

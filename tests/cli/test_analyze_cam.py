@@ -46,3 +46,9 @@ def test_analyze_cam_refuses_a_run_without_checkpoints_and_stores_maps_of_one_wi
     assert groups["clips"].sum() == 18 and set(groups["source"]) == {"logit"}  # every toy clip tested once; toy clips carry no AUs
     maps = np.load(client.download_artifacts(kept, "analysis/cam/cam_maps.npz", str(tmp_path)))["maps"]
     assert maps.shape == (3, 1, 32, 32) and np.nanmin(maps) >= 0 and np.nanmax(maps) <= 1
+
+    out = mer4d("analyze", "cam", "--run", kept, "--method", "layercam", "--no-progress", env=env)
+    assert out.returncode == 0, out.stderr
+    assert f"## Layer-CAM of run {kept}: tiny3d" in out.stdout
+    assert "analysis/cam_layercam/cam_grid.png" in {a.path for a in client.list_artifacts(kept, "analysis/cam_layercam")}
+    assert stored == {a.path for a in client.list_artifacts(kept, "analysis/cam")}  # the Grad-CAM folder is left as it was
