@@ -20,14 +20,13 @@ import pandas as pd
 
 from mer4d.analysis.cam_maps import AU, EMOTION, CamAccumulator, GroupMaps, correlation_table, grid_figure, markdown
 from mer4d.analysis.fold_models import RebuiltRun, rebuild_run
-from mer4d.analysis.gradcam import CAM_LAYERS, cam_branches, cam_models, grad_cam
+from mer4d.analysis.gradcam import CAM_LAYERS, METHODS, cam_branches, cam_models, grad_cam
 from mer4d.core.errors import TrackingError
 from mer4d.core.progress import progress_bar
 from mer4d.tracking.fold_store import RunFolds
 from mer4d.train.targets import MULTILABEL_TASKS, detection_au, encode_targets
 
 ARTIFACTS = "analysis/cam"
-METHOD_NAMES = {"gradcam": "Grad-CAM", "layercam": "Layer-CAM"}
 
 
 def artifact_folder(layer: str | None, method: str = "gradcam") -> str:
@@ -98,7 +97,7 @@ def fold_batches(rebuilt: RebuiltRun, positions: np.ndarray):
 
 
 def compute_maps(rebuilt: RebuiltRun, progress: bool = True, layer: str | None = None, method: str = "gradcam") -> GroupMaps:
-    """Every fold's Grad-CAMs on its own test clips, averaged per class and group (:class:`CamAccumulator`)."""
+    """Every fold's class activation maps (``method``: Grad-CAM or Layer-CAM) on its own test clips, averaged per class and group (:class:`CamAccumulator`)."""
     import torch
 
     from mer4d.models import model_info
@@ -156,7 +155,7 @@ def write_artifacts(report: CamReport, folder: Path) -> None:
     report.correlation.to_csv(folder / "cam_correlation.csv", float_format="%.4f")
     if report.regions is not None:
         report.regions.to_csv(folder / "cam_regions.csv", index=False, float_format="%.4f")
-    title = f"{METHOD_NAMES[report.method]} of {report.model} ({report.layer}; {report.task}), {report.clips} test clips over {report.folds} folds, each fold's own model"
+    title = f"{METHODS[report.method]} of {report.model} ({report.layer}; {report.task}), {report.clips} test clips over {report.folds} folds, each fold's own model"
     fig = grid_figure(maps, title)
     fig.savefig(folder / "cam_grid.png", dpi=130)
     plt.close(fig)
@@ -166,7 +165,7 @@ def write_artifacts(report: CamReport, folder: Path) -> None:
 def summary_lines(report: CamReport) -> list[str]:
     maps = report.maps
     own = "AU" if report.task == "au" else "emotion"
-    lines = [f"## {METHOD_NAMES[report.method]} of run {report.run_id}: {report.model} (feature map {report.layer}), task {report.task}",
+    lines = [f"## {METHODS[report.method]} of run {report.run_id}: {report.model} (feature map {report.layer}), task {report.task}",
              "", f"{report.clips} test clips over {report.folds} folds, each explained by its own fold's model only. {own.capitalize()} maps "
              f"come from the model's logits; {'emotion' if own == 'AU' else 'AU'} maps average each clip's maps for its own labels.",
              "", markdown(maps.table().set_index("name"), digits=0),

@@ -43,7 +43,7 @@ CAM_LAYERS = {
 }
 """Registered model -> dotted name of its Grad-CAM feature map (``model.get_submodule``)."""
 MULTI_VIEW = {"ccdn"}  # one GoogLeNet per view: ``inception`` of each branch
-METHODS = ("gradcam", "layercam")
+METHODS = {"gradcam": "Grad-CAM", "layercam": "Layer-CAM"}  # method -> the name reports print
 
 
 @dataclass(frozen=True)

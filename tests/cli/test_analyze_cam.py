@@ -52,3 +52,12 @@ def test_analyze_cam_refuses_a_run_without_checkpoints_and_stores_maps_of_one_wi
     assert f"## Layer-CAM of run {kept}: tiny3d" in out.stdout
     assert "analysis/cam_layercam/cam_grid.png" in {a.path for a in client.list_artifacts(kept, "analysis/cam_layercam")}
     assert stored == {a.path for a in client.list_artifacts(kept, "analysis/cam")}  # the Grad-CAM folder is left as it was
+
+
+def test_the_method_choices_are_the_methods_grad_cam_knows():
+    """The CLI lists the methods literally (importing gradcam would load torch for --help); they must not drift apart."""
+    from mer4d.analysis.gradcam import METHODS
+    from mer4d.cli.analyze_cam import cam
+
+    (option,) = [p for p in cam.params if p.name == "method"]
+    assert list(option.type.choices) == list(METHODS)
